@@ -1,0 +1,1 @@
+"""Landis+Gyr optical meter reader."""

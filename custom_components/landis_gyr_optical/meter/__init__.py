@@ -1,0 +1,1 @@
+"""HA-free IEC 62056-21 protocol core."""

@@ -1,0 +1,167 @@
+"""Data sets of an IEC 62056-21 data block: ``address(value*unit)(value)...``.
+
+One line may hold several data sets (heat meters), one data set several values
+(maximum demand with its time stamp; ``&``-joined flow and return temperatures).
+Values become ``Decimal`` where they are numbers, units are normalised here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+import re
+
+from .errors import ProtocolError
+from .obis import ELECTRICITY, ObisCode
+
+# Units as meters print them (case varies: ``kwh`` occurs), mapped to the spelling Home
+# Assistant's unit constants use.
+_UNITS: dict[str, str] = {
+    "wh": "Wh",
+    "kwh": "kWh",
+    "mwh": "MWh",
+    "w": "W",
+    "kw": "kW",
+    "mw": "MW",
+    "varh": "varh",
+    "kvarh": "kvarh",
+    "mvarh": "Mvarh",
+    "var": "var",
+    "kvar": "kvar",
+    "vah": "VAh",
+    "kvah": "kVAh",
+    "va": "VA",
+    "kva": "kVA",
+    "v": "V",
+    "kv": "kV",
+    "a": "A",
+    "ma": "mA",
+    "hz": "Hz",
+    "gj": "GJ",
+    "mj": "MJ",
+    "m3": "m³",
+    "m3ph": "m³/h",
+    "m3/h": "m³/h",
+    "c": "°C",
+    "*c": "°C",
+    "°c": "°C",
+    "k": "K",
+    "deg": "°",
+    "h": "h",
+    "m": "min",
+    "min": "min",
+    "s": "s",
+    "sec": "s",
+    "secs": "s",
+    "%": "%",
+}
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
+_ADDRESS = re.compile(r"[0-9A-Za-z][0-9A-Za-z.:*&-]*")
+_MAX_VALUE_LENGTH = 128
+
+
+def normalise_unit(unit: str) -> str:
+    """Return the canonical spelling of a unit; an unknown unit is kept as printed."""
+    return _UNITS.get(unit.strip().lower(), unit.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One value of a data set: a number with its unit, a text, or empty."""
+
+    value: Decimal | str | None
+    unit: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Value:
+        """Parse ``value*unit``, ``value`` or an empty value."""
+        raw, star, unit = text.partition("*")
+        raw = raw.strip()
+        if not raw:
+            return cls(None, normalise_unit(unit) if star else None)
+        if _NUMBER.match(raw):
+            number: Decimal | str = Decimal(raw.replace(",", "."))
+        else:
+            number = raw
+        return cls(number, normalise_unit(unit) if star and unit.strip() else None)
+
+    def encode(self) -> str:
+        """Return ``value*unit`` as a meter would print it."""
+        text = "" if self.value is None else str(self.value)
+        return f"{text}*{self.unit}" if self.unit else text
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """One data set: its OBIS code, the raw text between the brackets, and the values."""
+
+    obis: ObisCode
+    raw: str
+    values: tuple[Value, ...]
+
+    @property
+    def value(self) -> Decimal | str | None:
+        """The first value (the reading; further values are time stamps or parts)."""
+        return self.values[0].value if self.values else None
+
+    @property
+    def unit(self) -> str | None:
+        """The unit of the first value."""
+        return self.values[0].unit if self.values else None
+
+    @property
+    def text(self) -> str:
+        """The first value as printed, spaces trimmed (serial numbers keep leading zeros)."""
+        return self.raw.split(")(")[0].split("&")[0].partition("*")[0].strip()
+
+
+def parse_data_block(block: bytes | str, *, medium: int = ELECTRICITY) -> list[Register]:
+    """Parse every data set of a data block, in order.
+
+    Line ends, padding and a trailing ``!`` are ignored; anything else that is not a data
+    set raises ``ProtocolError`` naming the offending text, since a readout that is only
+    partly understood must not be taken for a complete one.
+    """
+    text = _text(block)
+    return [register for line in text.splitlines() for register in parse_line(line, medium=medium)]
+
+
+def parse_line(line: str, *, medium: int = ELECTRICITY) -> Iterator[Register]:
+    """Parse the data sets of one line."""
+    position = 0
+    end = len(line)
+    while position < end:
+        while position < end and line[position] in " \t\r\n":
+            position += 1
+        if position >= end or line[position] == "!":
+            return
+        match = _ADDRESS.match(line, position)
+        if match is None or match.end() >= end or line[match.end()] != "(":
+            raise ProtocolError(f"not a data set at {line[position:position + 24]!r}")
+        obis = ObisCode.parse(match.group(), medium=medium)
+        position = match.end()
+        groups: list[str] = []
+        while position < end and line[position] == "(":
+            close = line.find(")", position + 1)
+            if close < 0 or close - position > _MAX_VALUE_LENGTH:
+                raise ProtocolError(f"unterminated value in {line[match.start():match.start() + 40]!r}")
+            groups.append(line[position + 1 : close])
+            position = close + 1
+        values = tuple(Value.parse(part) for group in groups for part in group.split("&"))
+        yield Register(obis=obis, raw=")(".join(groups), values=values)
+
+
+def encode_data_block(registers: Iterable[tuple[str, str]]) -> bytes:
+    """Encode ``(address, raw value)`` pairs as a data block, one data set per line."""
+    return b"".join(f"{address}({raw})".encode("ascii") + b"\r\n" for address, raw in registers)
+
+
+def _text(block: bytes | str) -> str:
+    if isinstance(block, str):
+        return block
+    try:
+        return block.decode("ascii")
+    except UnicodeDecodeError as err:
+        raise ProtocolError(f"non-ASCII bytes in the data block: {err.object[err.start:err.end]!r}") from err

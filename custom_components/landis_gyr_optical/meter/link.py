@@ -1,0 +1,148 @@
+"""The serial link on serialx: local tty, ``socket://``, ``rfc2217://``, ``esphome://``.
+
+All I/O is asynchronous; serialx runs the blocking termios calls in the executor. The link
+knows what the line can do (switch rate or not) and how long bytes take to leave it; the
+protocol decisions stay in the sans-IO session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import time
+from typing import Final
+
+import serialx
+
+from .errors import PortError
+from .session import Framing, LineSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+_FIXED_RATE_SCHEMES: Final = ("socket://", "tcp://")
+"""Raw TCP bridges forward bytes only; the rate of their serial side cannot be changed."""
+_READ_SIZE: Final = 4096
+
+_SERIALX_FRAMING: Final = {
+    Framing.SEVEN_E_ONE: (7, serialx.Parity.EVEN, serialx.StopBits.ONE),
+    Framing.SEVEN_E_TWO: (7, serialx.Parity.EVEN, serialx.StopBits.TWO),
+    Framing.EIGHT_N_ONE: (8, serialx.Parity.NONE, serialx.StopBits.ONE),
+}
+
+
+def can_switch_rate(port: str) -> bool:
+    """Whether the rate of the port can be changed from here (not through raw TCP)."""
+    return not port.lower().startswith(_FIXED_RATE_SCHEMES)
+
+
+def describe_port(port: str) -> str:
+    """The port for messages, with credentials in a URL hidden."""
+    return str(serialx.redact_uri(port)) if "://" in port else port
+
+
+class Link:
+    """An open serial connection with the line settings the session asked for."""
+
+    def __init__(self, port: str, line: LineSettings) -> None:
+        """Remember where to connect; ``open`` connects."""
+        self.port = port
+        self.line = line
+        self.can_switch = can_switch_rate(port)
+        self._serial: serialx.AsyncSerial | None = None
+
+    async def open(self) -> None:
+        """Open the port at the initial line settings, mapping every failure to ``PortError``."""
+        try:
+            self._serial = await self._open_at(self.line)
+        except OSError as err:
+            if err.errno != errno.EINVAL or "://" in self.port:
+                raise self._port_error(err) from err
+            # Some tty drivers (Linux ptys seen on 6.x kernels) refuse a tcsetattr that keeps
+            # the rate and sets 7 data bits or parity. A different rate first always passes.
+            _LOGGER.debug("%s refused %s; opening through a neutral rate", self.port, self.line)
+            neutral = LineSettings(19200 if self.line.baud == 9600 else 9600, Framing.EIGHT_N_ONE)
+            try:
+                self._serial = await self._open_at(neutral)
+                await self._serial.reconfigure_port(**_settings(self.line))
+            except (OSError, serialx.SerialException) as retry_err:
+                await self.close()
+                raise self._port_error(retry_err, f" (the port rejected {self.line.baud} Bd {self.line.framing})") from retry_err
+        except serialx.SerialException as err:
+            raise self._port_error(err) from err
+
+    async def _open_at(self, line: LineSettings) -> serialx.AsyncSerial:
+        serial = serialx.async_serial_for_url(self.port, **_settings(line), exclusive=True)
+        await serial.open()
+        return serial
+
+    async def write(self, data: bytes) -> float:
+        """Send bytes; return the monotonic time at which the last one has left the line."""
+        serial = self._require()
+        started = time.monotonic()
+        try:
+            await serial.write(data)
+        except (OSError, serialx.SerialException) as err:
+            raise self._port_error(err, " while sending") from err
+        return started + len(data) * self.line.character_time()
+
+    async def read(self, timeout: float) -> bytes:
+        """Return the bytes that arrive within ``timeout`` seconds (``b""`` if none did)."""
+        serial = self._require()
+        try:
+            async with asyncio.timeout(max(timeout, 0)):
+                data = await serial.read(_READ_SIZE)
+        except TimeoutError:
+            return b""
+        except (OSError, serialx.SerialException) as err:
+            raise self._port_error(err, " while receiving") from err
+        if not data:
+            raise PortError(describe_port(self.port), "the connection was closed (port unplugged or bridge gone)")
+        return data
+
+    async def switch(self, line: LineSettings) -> None:
+        """Change rate and framing (a no-op on a fixed-rate bridge)."""
+        if line == self.line:
+            return
+        self.line = line
+        if not self.can_switch:
+            return
+        try:
+            await self._require().reconfigure_port(**_settings(line))
+        except (OSError, serialx.SerialException) as err:
+            raise self._port_error(err, f" while switching to {line.baud} Bd {line.framing}") from err
+
+    async def close(self) -> None:
+        """Close the port; safe to call twice and after a failure."""
+        serial, self._serial = self._serial, None
+        if serial is None:
+            return
+        try:
+            await serial.close()
+        except (OSError, serialx.SerialException) as err:  # the port may already be gone
+            _LOGGER.debug("closing %s: %s", describe_port(self.port), err)
+
+    async def __aenter__(self) -> Link:
+        """Open on entering the context."""
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close on leaving the context."""
+        await self.close()
+
+    def _require(self) -> serialx.AsyncSerial:
+        if self._serial is None:
+            raise PortError(describe_port(self.port), "the port is not open")
+        return self._serial
+
+    def _port_error(self, err: BaseException, context: str = "") -> PortError:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+        if isinstance(err, OSError) and err.errno is not None:
+            reason = f"[Errno {err.errno}] {reason}"
+        return PortError(describe_port(self.port), f"{reason}{context}")
+
+
+def _settings(line: LineSettings) -> dict[str, object]:
+    byte_size, parity, stopbits = _SERIALX_FRAMING[line.framing]
+    return {"baudrate": line.baud, "byte_size": byte_size, "parity": parity, "stopbits": stopbits}

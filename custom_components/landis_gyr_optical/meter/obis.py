@@ -1,0 +1,103 @@
+"""OBIS codes (IEC 62056-61) as one normalised value object.
+
+Readouts write the same register in several ways: ``1-0:1.8.0*255``, ``1.8.0``, ``1.8``;
+``C.1.0`` and ``C.1``; ``F.F`` and ``F.F.0``. Everything downstream (entity table, JSON,
+diagnostics) keys on the normalised form, so the normalising happens here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import re
+from typing import Literal
+
+from .errors import ProtocolError
+
+HistorySeparator = Literal["*", "&"]
+
+ELECTRICITY = 1
+"""Value group A of electricity; short codes from electricity meters expand to ``1-0:``."""
+
+# Value group C letters of IEC 62056-21 readouts; they stand for the abstract groups
+# C=96 (C), F=97 (F), L=98 (L) and P=99 (P) and are kept as letters because that is
+# how users and meter manuals name them.
+_ABSTRACT_C = frozenset({"0", "C", "F", "L", "P", "96", "97", "98", "99"})
+_CURRENT = 255
+
+_PATTERN = re.compile(
+    r"""^
+    (?:(?P<a>\d{1,3})-(?P<b>\d{1,3}):)?
+    (?P<c>[0-9]{1,3}|[A-Z])
+    (?:\.(?P<d>[0-9]{1,3}|[A-Z]))?
+    (?:\.(?P<e>[0-9]{1,3}))?
+    (?:(?P<sep>[*&])(?P<f>\d{1,3}))?
+    $""",
+    re.VERBOSE,
+)
+
+
+def _group(token: str) -> str:
+    """Return a group without leading zeros (``08`` and ``8`` are the same group)."""
+    return str(int(token)) if token.isdigit() else token
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ObisCode:
+    """A normalised OBIS code ``A-B:C.D.E`` with an optional billing-period suffix.
+
+    ``f`` is ``None`` for the current value (``*255`` and a missing F mean the same);
+    a billing-history entry keeps its period number and the separator the meter used,
+    so ``1.8.0*12`` and ``1.8.0&12`` never collide with ``1.8.0`` or with each other.
+    """
+
+    a: int
+    b: int
+    c: str
+    d: str
+    e: str
+    f: int | None = None
+    separator: HistorySeparator = "*"
+
+    @classmethod
+    def parse(cls, text: str, *, medium: int = ELECTRICITY) -> ObisCode:
+        """Parse a full, short or lettered code; ``medium`` fills A for short codes."""
+        match = _PATTERN.match(text.strip())
+        if match is None:
+            raise ProtocolError(f"not an OBIS code: {text!r}")
+        c = _group(match["c"])
+        d = _group(match["d"]) if match["d"] is not None else "0"
+        e = _group(match["e"]) if match["e"] is not None else "0"
+        if match["a"] is not None:
+            a, b = int(match["a"]), int(match["b"])
+        elif c in _ABSTRACT_C:
+            a, b = 0, 0
+        else:
+            a, b = medium, 0
+        f: int | None = None
+        separator: HistorySeparator = "*"
+        if match["f"] is not None:
+            f = int(match["f"])
+            separator = "&" if match["sep"] == "&" else "*"
+            if f == _CURRENT and separator == "*":
+                f = None
+        return cls(a, b, c, d, e, f, separator)
+
+    @property
+    def is_history(self) -> bool:
+        """Whether this is a stored billing-period value rather than the current one."""
+        return self.f is not None
+
+    @property
+    def current(self) -> ObisCode:
+        """The code of the current value this history entry belongs to."""
+        return ObisCode(self.a, self.b, self.c, self.d, self.e)
+
+    @property
+    def short(self) -> str:
+        """``C.D.E``, the form meter manuals and the entity table use."""
+        return f"{self.c}.{self.d}.{self.e}"
+
+    def __str__(self) -> str:
+        """Return the normalised text form, e.g. ``1-0:1.8.0`` or ``1-0:1.8.0&12``."""
+        suffix = "" if self.f is None else f"{self.separator}{self.f}"
+        return f"{self.a}-{self.b}:{self.short}{suffix}"

@@ -1,0 +1,455 @@
+"""The IEC 62056-21 client session as a sans-IO state machine.
+
+The session never touches a port or a clock. It tells its driver what to do next as a
+``Command`` (transmit these bytes, wait this long after the line went idle, switch the
+line, receive until I have a message) and eats the bytes the driver hands it. Every
+decision (which rate to ask for, when the switch may happen, how long silence may last)
+is made here and can be tested with plain byte strings.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, replace
+from enum import StrEnum, auto
+
+from .checksums import bcc, crc16_arc
+from .datasets import parse_data_block
+from .errors import (
+    ChecksumError,
+    NoAnswerError,
+    ProtocolError,
+    ReadoutTooLongError,
+    UnsupportedModeError,
+)
+from .messages import (
+    BAUD_MODE_C,
+    CRLF,
+    ETX,
+    INITIAL_BAUD,
+    INTER_CHARACTER_TIMEOUT,
+    MAX_REACTION_TIME,
+    MODE_D_BAUD,
+    STX,
+    Identification,
+    Mode,
+    option_select,
+    sign_on,
+)
+from .readout import Checksum, Readout
+
+WAKE_UP_CHARACTERS = 66
+"""NUL characters of the battery wake-up: 66 at 300 Bd fill the line for 2.2 s."""
+WAKE_UP_PAUSE = 1.6
+"""Silence after the wake-up before the sign-on (the meter's receiver settles)."""
+MAX_IDENTIFICATION = 48
+"""Longest identification line accepted (``/XXXZ\\W`` + 16 characters + slack)."""
+MAX_JUNK = 256
+"""Bytes tolerated before a message starts (echo remains, line noise, a late push)."""
+DEFAULT_MAX_READOUT = 32 * 1024
+"""Largest data block accepted; bounds memory and, with the rate, the total time."""
+
+
+class Protocol(StrEnum):
+    """How to talk to the meter: follow its identification, or listen for pushes."""
+
+    AUTO = "auto"
+    MODE_A = "mode_a"
+    MODE_B = "mode_b"
+    MODE_C = "mode_c"
+    MODE_D = "mode_d"
+
+
+class Framing(StrEnum):
+    """Character framing on the line."""
+
+    SEVEN_E_ONE = "7E1"
+    SEVEN_E_TWO = "7E2"
+    EIGHT_N_ONE = "8N1"
+
+    @property
+    def bits_per_character(self) -> int:
+        """Start bit + data bits + parity + stop bits."""
+        return 11 if self is Framing.SEVEN_E_TWO else 10
+
+
+@dataclass(frozen=True, slots=True)
+class LineSettings:
+    """Rate and framing of the line."""
+
+    baud: int
+    framing: Framing = Framing.SEVEN_E_ONE
+
+    def character_time(self) -> float:
+        """Seconds one character occupies the line."""
+        return self.framing.bits_per_character / self.baud
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSettings:
+    """What the user (or the probe) chose; the meter's identification decides the rest."""
+
+    protocol: Protocol = Protocol.AUTO
+    address: str = ""
+    max_baud: int = 19200
+    wake_up: bool = False
+    framing: Framing = Framing.SEVEN_E_ONE
+    fixed_baud: int | None = None
+    """The remote end cannot change its rate (raw ``socket://``): stay at this rate."""
+    max_readout: int = DEFAULT_MAX_READOUT
+    push_timeout: float = 30.0
+    """How long to listen for a mode D push before declaring the meter silent."""
+
+    @property
+    def initial_line(self) -> LineSettings:
+        """The line the session starts on."""
+        if self.fixed_baud is not None:
+            return LineSettings(self.fixed_baud, self.framing)
+        baud = MODE_D_BAUD if self.protocol is Protocol.MODE_D else INITIAL_BAUD
+        return LineSettings(baud, self.framing)
+
+
+# --- commands the session gives its driver -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Transmit:
+    """Write these bytes; they occupy the line for their wire time."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Stay silent until ``seconds`` after the line was last busy (either direction)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchLine:
+    """Change rate/framing once the last transmission has physically left the line.
+
+    ``deadline`` is the time after that moment by which the switch must be done, because
+    the meter starts answering at the new rate after its reaction time.
+    """
+
+    line: LineSettings
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class Receive:
+    """Hand over received bytes until the session has its message.
+
+    ``first_byte_timeout`` counts from the moment the line went idle, ``total_timeout``
+    from the same moment to the end of the message; between two characters at most
+    ``inter_character_timeout`` may pass.
+    """
+
+    what: str
+    first_byte_timeout: float
+    inter_character_timeout: float
+    total_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The session is over; here is the readout."""
+
+    readout: Readout
+
+
+Command = Transmit | Wait | SwitchLine | Receive | Finished
+
+
+class _Phase(StrEnum):
+    IDENTIFICATION = auto()
+    DATA = auto()
+    PUSH = auto()
+    DONE = auto()
+
+
+class Session:
+    """One IEC 62056-21 read: sign-on (or listen), identification, option select, data."""
+
+    def __init__(self, settings: SessionSettings) -> None:
+        """Prepare a session; nothing happens until the driver asks for commands."""
+        self.settings = settings
+        self.line = settings.initial_line
+        self.identification: Identification | None = None
+        self.mode: Mode | None = None
+        self._commands: deque[Command] = deque()
+        self._buffer = bytearray()
+        self._echo = b""
+        self._received = 0
+        self._waiting: Receive | None = None
+        self._start_commands()
+
+    # --- driver interface -------------------------------------------------------------------
+
+    def next_command(self) -> Command:
+        """Return what the driver must do next."""
+        if not self._commands:
+            raise RuntimeError("the session is waiting for data; feed it with receive_data()")
+        command = self._commands.popleft()
+        if isinstance(command, Transmit):
+            self._echo = command.data
+        elif isinstance(command, SwitchLine):
+            self.line = command.line
+            self._buffer.clear()
+            self._echo = b""
+        elif isinstance(command, Receive):
+            self._waiting = command
+        return command
+
+    @property
+    def needs_data(self) -> bool:
+        """Whether the last ``Receive`` is still waiting for bytes."""
+        return not self._commands and self._phase is not _Phase.DONE
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed received bytes; raises a ``MeterError`` as soon as they cannot be right."""
+        self._received += len(data)
+        self._buffer += data
+        self._skip_echo()
+        if self._phase is _Phase.IDENTIFICATION:
+            self._parse_identification()
+        elif self._phase is _Phase.DATA:
+            self._parse_data_message()
+        elif self._phase is _Phase.PUSH:
+            self._parse_push()
+
+    def timeout(self) -> NoAnswerError:
+        """Return the error for a ``Receive`` that ran out of time, saying what was missing."""
+        what = self._waiting.what if self._waiting else "answer"
+        if not self._buffer and self._received == 0:
+            return NoAnswerError(f"no answer from the meter while waiting for the {what}")
+        got = bytes(self._buffer[-48:])
+        return NoAnswerError(
+            f"the {what} stopped after {len(self._buffer)} bytes without its end (last bytes {got!r})"
+        )
+
+    # --- building the conversation ---------------------------------------------------------
+
+    def _start_commands(self) -> None:
+        settings = self.settings
+        if settings.protocol is Protocol.MODE_D:
+            self._phase = _Phase.PUSH
+            self._receive("push message", settings.push_timeout, self._max_total(settings.max_readout))
+            return
+        self._phase = _Phase.IDENTIFICATION
+        if settings.wake_up:
+            self._commands.append(Transmit(bytes(WAKE_UP_CHARACTERS)))
+            self._commands.append(Wait(WAKE_UP_PAUSE))
+        self._commands.append(Transmit(sign_on(settings.address)))
+        self._receive("identification", MAX_REACTION_TIME, self._max_total(MAX_IDENTIFICATION))
+
+    def _receive(self, what: str, first_byte: float, total: float) -> None:
+        self._commands.append(
+            Receive(
+                what=what,
+                first_byte_timeout=first_byte,
+                inter_character_timeout=INTER_CHARACTER_TIMEOUT,
+                total_timeout=total,
+            )
+        )
+
+    def _max_total(self, characters: int, line: LineSettings | None = None) -> float:
+        """Time limit of a message: the reaction time plus its longest wire time, doubled."""
+        return MAX_REACTION_TIME + 2 * characters * (line or self.line).character_time()
+
+    def _after_identification(self, identification: Identification) -> None:
+        settings = self.settings
+        mode = identification.mode
+        self.identification = identification
+        self.mode = mode
+        if mode is Mode.A:
+            self._expect_data(self.line)
+            return
+        if mode is Mode.B:
+            baud = identification.offered_baud
+            if settings.fixed_baud is not None or baud > settings.max_baud:
+                raise UnsupportedModeError(
+                    f"the meter speaks mode B and switches to {baud} Bd by itself, which this "
+                    f"port cannot follow (limit {settings.fixed_baud or settings.max_baud} Bd)"
+                )
+            line = LineSettings(baud, self.line.framing)
+            self._switch(line, identification.reaction_time)
+            self._expect_data(line)
+            return
+        baud = self._negotiated_baud(identification)
+        self._commands.append(Wait(identification.reaction_time))
+        self._commands.append(Transmit(option_select(baud)))
+        line = LineSettings(baud, self.line.framing)
+        if line != self.line:
+            self._switch(line, identification.reaction_time)
+        self._expect_data(line)
+
+    def _negotiated_baud(self, identification: Identification) -> int:
+        if self.settings.fixed_baud is not None:
+            return self.settings.fixed_baud
+        offered = identification.offered_baud
+        allowed = [rate for rate in BAUD_MODE_C.values() if rate <= min(offered, self.settings.max_baud)]
+        return max(allowed, default=INITIAL_BAUD)
+
+    def _switch(self, line: LineSettings, reaction_time: float) -> None:
+        self._commands.append(SwitchLine(line, deadline=reaction_time))
+
+    def _expect_data(self, line: LineSettings) -> None:
+        self._phase = _Phase.DATA
+        self._receive("data message", MAX_REACTION_TIME, self._max_total(self.settings.max_readout, line))
+
+    # --- parsing ---------------------------------------------------------------------------
+
+    def _skip_echo(self) -> None:
+        """Drop a half-duplex head's echo of what we sent, byte for byte as it arrives."""
+        if not self._echo or not self._buffer:
+            return
+        common = 0
+        limit = min(len(self._echo), len(self._buffer))
+        while common < limit and self._echo[common] == self._buffer[common]:
+            common += 1
+        if common == len(self._echo):
+            del self._buffer[:common]
+            self._echo = b""
+        elif common < limit:
+            self._echo = b""
+
+    def _parse_identification(self) -> None:
+        if self._echo:
+            return
+        start = self._buffer.find(b"/")
+        if start < 0:
+            self._limit_junk(len(self._buffer), "identification")
+            return
+        self._limit_junk(start, "identification")
+        end = self._buffer.find(CRLF, start)
+        if end < 0:
+            if len(self._buffer) - start > MAX_IDENTIFICATION:
+                raise ProtocolError(f"identification line too long: {bytes(self._buffer[start:start + 64])!r}")
+            return
+        line = bytes(self._buffer[start:end])
+        del self._buffer[: end + 2]
+        self._after_identification(Identification.parse(line))
+        if self._buffer:
+            self.receive_data(b"")
+
+    def _limit_junk(self, junk: int, what: str) -> None:
+        if junk > MAX_JUNK:
+            raise ProtocolError(
+                f"{junk} bytes arrived without a {what} (wrong rate or not an IEC 62056-21 meter): "
+                f"{bytes(self._buffer[:32])!r}"
+            )
+
+    def _parse_data_message(self) -> None:
+        if self._echo:
+            return
+        start = self._buffer.find(bytes([STX]))
+        if start < 0:
+            if b"!" + CRLF in self._buffer:
+                raise ChecksumError(
+                    "the readout came without STX/ETX framing, so its checksum cannot be verified"
+                )
+            self._limit_junk(len(self._buffer), "data message")
+            return
+        self._limit_junk(start, "data message")
+        end = self._buffer.find(bytes([ETX]), start)
+        if end < 0 or end + 1 >= len(self._buffer):
+            if len(self._buffer) - start > self.settings.max_readout:
+                raise ReadoutTooLongError(
+                    f"more than {self.settings.max_readout} bytes without the end of the data message"
+                )
+            return
+        body = bytes(self._buffer[start + 1 : end + 1])
+        received = self._buffer[end + 1]
+        expected = bcc(body) & 0x7F
+        if received & 0x7F != expected:
+            raise ChecksumError(
+                f"bad block check character: received 0x{received:02X}, calculated 0x{expected:02X}"
+            )
+        block = body[:-1]
+        if not block.endswith(b"!" + CRLF):
+            raise ProtocolError(f"data message does not end with '!' CR LF: ...{block[-16:]!r}")
+        self._finish(block[:-3], bytes(self._buffer[start : end + 2]), "bcc")
+
+    def _parse_push(self) -> None:
+        """Mode D: ``/ident CR LF`` then a data block ending ``!`` [CRC] CR LF, or an STX frame."""
+        start = self._buffer.find(b"/")
+        if start < 0:
+            self._limit_junk(len(self._buffer), "push message")
+            return
+        del self._buffer[:start]
+        end = self._buffer.find(CRLF)
+        if end < 0:
+            if len(self._buffer) > MAX_IDENTIFICATION:
+                raise ProtocolError(f"identification line too long: {bytes(self._buffer[:64])!r}")
+            return
+        identification = Identification.parse(bytes(self._buffer[:end]))
+        rest = self._buffer[end + 2 :]
+        if rest.lstrip(b"\r\n")[:1] == bytes([STX]):
+            self.identification, self.mode = identification, Mode.D
+            del self._buffer[: end + 2]
+            self._phase = _Phase.DATA
+            self._parse_data_message()
+            return
+        stop = rest.find(b"!")
+        if stop < 0 or rest.find(CRLF, stop) < 0:
+            if len(rest) > self.settings.max_readout:
+                raise ReadoutTooLongError(f"more than {self.settings.max_readout} bytes without the end of the push")
+            return
+        tail = bytes(rest[stop + 1 : rest.find(CRLF, stop)])
+        message = bytes(self._buffer[: end + 2 + stop + 1])
+        checksum: Checksum = "none"
+        if tail:
+            if len(tail) != 4 or int(tail, 16) != crc16_arc(message):
+                raise ChecksumError(f"bad CRC after '!': received {tail!r}, calculated {crc16_arc(message):04X}")
+            checksum = "crc16"
+        self.identification, self.mode = identification, Mode.D
+        self._finish(bytes(rest[:stop]), bytes(self._buffer[: end + 2 + stop + 1 + len(tail) + 2]), checksum)
+
+    def _finish(self, block: bytes, raw: bytes, checksum: Checksum) -> None:
+        identification = self.identification
+        assert identification is not None and self.mode is not None
+        registers = parse_data_block(block, medium=identification.medium)
+        readout = Readout(
+            identification=identification,
+            registers=tuple(registers),
+            protocol=str(self.mode),
+            baud=self.line.baud,
+            checksum=checksum,
+            raw=raw,
+        )
+        self._phase = _Phase.DONE
+        self._buffer.clear()
+        self._commands.append(Finished(readout))
+
+
+def step_down(settings: SessionSettings, failed_baud: int) -> SessionSettings | None:
+    """Settings for a retry after a failure at ``failed_baud``: one mode C rate lower.
+
+    Returns ``None`` when there is nothing lower to try (the failure happened at 300 Bd,
+    on a fixed-rate line, or in a push mode where the meter chooses the rate).
+    """
+    if settings.fixed_baud is not None or settings.protocol is Protocol.MODE_D:
+        return None
+    lower = [rate for rate in BAUD_MODE_C.values() if rate < min(failed_baud, settings.max_baud)]
+    if not lower:
+        return None
+    return replace(settings, max_baud=max(lower))
+
+
+__all__ = [
+    "Command",
+    "Finished",
+    "Framing",
+    "LineSettings",
+    "Protocol",
+    "Receive",
+    "Session",
+    "SessionSettings",
+    "SwitchLine",
+    "Transmit",
+    "Wait",
+    "step_down",
+]
