@@ -1,1 +1,51 @@
-"""HA-free IEC 62056-21 protocol core."""
+"""HA-free IEC 62056-21 protocol core: sans-IO session, serialx link, async driver.
+
+Nothing in this package imports Home Assistant; the CLI, the simulator and the soak tests
+use it as a plain library.
+"""
+
+from .client import read_meter, run_session
+from .datasets import Register, Value, parse_data_block
+from .errors import (
+    ChecksumError,
+    MeterError,
+    NoAnswerError,
+    ParityError,
+    PortError,
+    ProtocolError,
+    ReadoutTooLongError,
+    UnsupportedModeError,
+)
+from .messages import Identification, Mode
+from .obis import ObisCode
+from .probe import ProbeAttempt, ProbeReport, probe
+from .readout import Readout, TraceEntry
+from .session import Framing, LineSettings, Protocol, SessionSettings
+
+__all__ = [
+    "ChecksumError",
+    "Framing",
+    "Identification",
+    "LineSettings",
+    "MeterError",
+    "Mode",
+    "NoAnswerError",
+    "ObisCode",
+    "ParityError",
+    "PortError",
+    "ProbeAttempt",
+    "ProbeReport",
+    "ProtocolError",
+    "Protocol",
+    "Readout",
+    "ReadoutTooLongError",
+    "Register",
+    "SessionSettings",
+    "TraceEntry",
+    "UnsupportedModeError",
+    "Value",
+    "parse_data_block",
+    "probe",
+    "read_meter",
+    "run_session",
+]

@@ -43,8 +43,12 @@ LinkFactory = Callable[[str, LineSettings], Link]
 
 
 @dataclass(slots=True)
-class _Clock:
-    """Where the line stands: when it was last busy, and the trace of what happened."""
+class SessionClock:
+    """Where the line stands: when it was last busy, and the trace of what happened.
+
+    One clock may span several sessions (retries, probe attempts) so the trace tells the
+    whole story in one time base.
+    """
 
     origin: float = field(default_factory=time.monotonic)
     idle_at: float = field(default_factory=time.monotonic)
@@ -59,9 +63,9 @@ class _Clock:
         self.marks.setdefault(name, time.monotonic() - self.origin)
 
 
-async def run_session(link: Link, settings: SessionSettings, clock: _Clock | None = None) -> Readout:
+async def run_session(link: Link, settings: SessionSettings, clock: SessionClock | None = None) -> Readout:
     """Run one session on an open link; raise the session's typed error on failure."""
-    clock = clock or _Clock()
+    clock = clock or SessionClock()
     session = Session(settings)
     if link.line != session.line:
         await link.switch(session.line)
@@ -84,7 +88,7 @@ async def run_session(link: Link, settings: SessionSettings, clock: _Clock | Non
             await _receive(link, session, command, clock)
 
 
-async def _switch(link: Link, command: SwitchLine, clock: _Clock) -> None:
+async def _switch(link: Link, command: SwitchLine, clock: SessionClock) -> None:
     await _sleep_until(clock.tx_end + SWITCH_GUARD)
     await link.switch(command.line)
     late = time.monotonic() - (max(clock.tx_end, clock.idle_at) + command.deadline)
@@ -95,7 +99,7 @@ async def _switch(link: Link, command: SwitchLine, clock: _Clock) -> None:
     clock.record(Direction.LINE, b"", command.line.baud, note)
 
 
-async def _receive(link: Link, session: Session, command: Receive, clock: _Clock) -> None:
+async def _receive(link: Link, session: Session, command: Receive, clock: SessionClock) -> None:
     started = max(clock.idle_at, time.monotonic())
     deadline = started + command.total_timeout
     next_byte_by = started + command.first_byte_timeout
@@ -147,7 +151,7 @@ async def read_meter(
     port that cannot be opened is not retried. The port is closed whatever happens.
     """
     settings = effective_settings(port, settings or SessionSettings())
-    clock = _Clock()
+    clock = SessionClock()
     link = link_factory(port, settings.initial_line)
     await link.open()
     try:
@@ -183,7 +187,7 @@ def _next_attempt(settings: SessionSettings, err: MeterError, failed_baud: int) 
     return None
 
 
-async def _recover(link: Link, clock: _Clock) -> None:
+async def _recover(link: Link, clock: SessionClock) -> None:
     """Return the meter to its initial state: break at the current rate, then silence."""
     if link.line.baud != INITIAL_BAUD:
         clock.tx_end = await link.write(BREAK)

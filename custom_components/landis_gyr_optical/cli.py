@@ -1,0 +1,206 @@
+"""Troubleshooting CLI: ``python -m custom_components.landis_gyr_optical read|probe``.
+
+Contract (scripts rely on it):
+- ``read --json`` prints exactly one JSON object on stdout: ``{"meter": {...}, "registers":
+  {"1-0:1.8.0": {"value": 12345.678, "unit": "kWh"}, ...}}`` keyed by normalised OBIS code
+  (current values without ``*F``, billing history with it); on failure
+  ``{"error": {"key": ..., "message": ...}}`` and no registers.
+- Exit codes: 0 success, 2 usage, 3 no answer or timeout, 4 checksum or format error,
+  5 port cannot be opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from decimal import Decimal
+import json
+import logging
+import sys
+from typing import TextIO
+
+from .meter.client import read_meter
+from .meter.errors import MeterError, NoAnswerError, PortError, ProtocolError
+from .meter.messages import BAUD_MODE_C, MAX_ADDRESS_LENGTH
+from .meter.probe import DEFAULT_LISTEN_TIME, ProbeAttempt, ProbeReport, probe
+from .meter.readout import Readout, printable
+from .meter.session import Protocol, SessionSettings
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_NO_ANSWER = 3
+
+
+def _address(value: str) -> str:
+    if len(value) > MAX_ADDRESS_LENGTH or not value.isascii() or "!" in value:
+        raise argparse.ArgumentTypeError(f"up to {MAX_ADDRESS_LENGTH} ASCII characters without '!'")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m custom_components.landis_gyr_optical",
+        description="Read or probe an IEC 62056-21 meter through an optical head.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    rates = sorted(BAUD_MODE_C.values())
+
+    read = commands.add_parser("read", help="read the meter once and print its registers")
+    read.add_argument("--port", required=True, help="tty path, /dev/serial/by-id/..., socket://, rfc2217://")
+    read.add_argument("--protocol", choices=[p.value for p in Protocol], default=Protocol.AUTO.value)
+    read.add_argument("--baud-max", type=int, choices=rates, default=19200, help="highest rate to negotiate")
+    read.add_argument("--address", type=_address, default="", help="device address for the sign-on")
+    read.add_argument("--wake-up", action="store_true", help="send the battery wake-up sequence first")
+    read.add_argument(
+        "--remote-baud", type=int, default=None, help="rate a raw TCP bridge is fixed at (default 300)"
+    )
+    read.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    read.add_argument("--json", action="store_true", help="print one JSON object")
+    read.add_argument("--trace", action="store_true", help="print the wire trace to stderr")
+
+    probe_cmd = commands.add_parser("probe", help="find out which variant the meter speaks")
+    probe_cmd.add_argument("--port", required=True)
+    probe_cmd.add_argument("--address", type=_address, default="")
+    probe_cmd.add_argument("--baud-max", type=int, choices=rates, default=19200)
+    probe_cmd.add_argument("--listen", type=float, default=DEFAULT_LISTEN_TIME, help="seconds per push listen")
+    probe_cmd.add_argument("--timeout", type=float, default=None)
+    probe_cmd.add_argument("--json", action="store_true")
+    return parser
+
+
+def json_value(value: Decimal | str | None) -> int | float | str | None:
+    """A register value for JSON: integers stay exact, decimals become numbers."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def readout_json(readout: Readout) -> dict[str, object]:
+    """The ``read --json`` object."""
+    identification = readout.identification
+    registers: dict[str, dict[str, object]] = {}
+    for register in readout.registers:
+        registers.setdefault(str(register.obis), {"value": json_value(register.value), "unit": register.unit})
+    return {
+        "meter": {
+            "manufacturer": readout.manufacturer,
+            "flag_id": identification.flag_id,
+            "identification": str(identification),
+            "serial": readout.serial,
+            "protocol": readout.protocol,
+            "baud": readout.baud,
+        },
+        "registers": registers,
+    }
+
+
+def _print_readout(readout: Readout, out: TextIO) -> None:
+    identification = readout.identification
+    print(f"Meter:    {readout.manufacturer or 'unknown manufacturer'} ({identification.flag_id})", file=out)
+    print(f"Ident:    {identification}", file=out)
+    print(f"Serial:   {readout.serial or '-'}", file=out)
+    print(f"Protocol: {readout.protocol} at {readout.baud} Bd, checksum {readout.checksum}", file=out)
+    for register in readout.registers:
+        value = "" if register.value is None else str(register.value)
+        print(f"  {register.obis!s:<22} {value} {register.unit or ''}".rstrip(), file=out)
+
+
+def _print_trace(readout: Readout, err: TextIO) -> None:
+    for entry in readout.trace:
+        print(f"{entry.at:8.3f}s {entry.direction:<8} {entry.baud:>6} Bd {entry.printable()} {entry.note}", file=err)
+
+
+def _print_attempt(attempt: ProbeAttempt, out: TextIO) -> None:
+    mark = "OK  " if attempt.ok else "FAIL"
+    print(f"[{mark}] {attempt.name} ({attempt.duration:.1f} s)", file=out)
+    print(f"       sent:     {printable(attempt.sent) or '-'}", file=out)
+    print(f"       received: {printable(attempt.received[:160]) or '-'}", file=out)
+    print(f"       verdict:  {attempt.verdict}", file=out)
+
+
+def _probe_json(report: ProbeReport) -> dict[str, object]:
+    settings = report.settings
+    return {
+        "port": report.port,
+        "attempts": [attempt.as_dict() for attempt in report.attempts],
+        "result": None
+        if settings is None or report.readout is None
+        else {
+            "protocol": report.readout.protocol,
+            "address": settings.address,
+            "wake_up": settings.wake_up,
+            "framing": str(settings.framing),
+            "baud": report.readout.baud,
+            "identification": str(report.readout.identification),
+        },
+        "summary": report.summary,
+    }
+
+
+async def _read(args: argparse.Namespace) -> Readout:
+    settings = SessionSettings(
+        protocol=Protocol(args.protocol),
+        address=args.address,
+        max_baud=args.baud_max,
+        wake_up=args.wake_up,
+        fixed_baud=args.remote_baud,
+    )
+    async with asyncio.timeout(args.timeout):
+        return await read_meter(args.port, settings)
+
+
+def _fail(err: MeterError, as_json: bool, out: TextIO, errout: TextIO) -> int:
+    if as_json:
+        print(json.dumps({"error": {"key": err.key, "message": str(err)}}), file=out)
+    print(f"error: {err}", file=errout)
+    return err.exit_code
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, errout: TextIO = sys.stderr) -> int:
+    """Run the CLI; return the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if exit_.code in (0, None) else EXIT_USAGE
+    logging.basicConfig(level=logging.WARNING, stream=errout)
+    if args.command == "read":
+        try:
+            readout = asyncio.run(_read(args))
+        except TimeoutError:
+            return _fail(NoAnswerError(f"no complete readout within {args.timeout} s"), args.json, out, errout)
+        except MeterError as err:
+            return _fail(err, args.json, out, errout)
+        if args.trace:
+            _print_trace(readout, errout)
+        if args.json:
+            print(json.dumps(readout_json(readout)), file=out)
+        else:
+            _print_readout(readout, out)
+        return EXIT_OK
+
+    def show(attempt: ProbeAttempt) -> None:
+        if not args.json:
+            _print_attempt(attempt, out)
+
+    async def run_probe() -> ProbeReport:
+        async with asyncio.timeout(args.timeout):
+            return await probe(
+                args.port, address=args.address, max_baud=args.baud_max, listen_time=args.listen, on_attempt=show
+            )
+
+    try:
+        report = asyncio.run(run_probe())
+    except TimeoutError:
+        return _fail(NoAnswerError(f"probe did not finish within {args.timeout} s"), args.json, out, errout)
+    if args.json:
+        print(json.dumps(_probe_json(report)), file=out)
+    else:
+        print(report.summary, file=out)
+    if report.ok:
+        return EXIT_OK
+    if any(isinstance(attempt.error, PortError) for attempt in report.attempts):
+        return PortError.exit_code
+    if any(attempt.received for attempt in report.attempts):
+        return ProtocolError.exit_code
+    return EXIT_NO_ANSWER
