@@ -70,14 +70,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def json_value(value: Decimal | str | None) -> int | float | str | None:
-    """A register value for JSON: integers stay exact, decimals become numbers."""
+    """Return a register value for JSON: integers stay exact, decimals become numbers."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
 
 
 def readout_json(readout: Readout) -> dict[str, object]:
-    """The ``read --json`` object."""
+    """Return the ``read --json`` object."""
     identification = readout.identification
     registers: dict[str, dict[str, object]] = {}
     for register in readout.registers:

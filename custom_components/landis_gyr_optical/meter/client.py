@@ -57,9 +57,11 @@ class SessionClock:
     marks: dict[str, float] = field(default_factory=dict)
 
     def record(self, direction: Direction, data: bytes, baud: int, note: str = "") -> None:
+        """Add a trace entry stamped with the time since the clock started."""
         self.trace.append(TraceEntry(time.monotonic() - self.origin, direction, data, baud, note))
 
     def mark(self, name: str) -> None:
+        """Remember when a phase first happened (``data message started`` ...)."""
         self.marks.setdefault(name, time.monotonic() - self.origin)
 
 

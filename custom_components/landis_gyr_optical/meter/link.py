@@ -11,7 +11,7 @@ import asyncio
 import errno
 import logging
 import time
-from typing import Final
+from typing import Final, Self
 
 import serialx
 
@@ -37,7 +37,7 @@ def can_switch_rate(port: str) -> bool:
 
 
 def describe_port(port: str) -> str:
-    """The port for messages, with credentials in a URL hidden."""
+    """Return the port for messages, with credentials in a URL hidden."""
     return str(serialx.redact_uri(port)) if "://" in port else port
 
 
@@ -64,7 +64,7 @@ class Link:
             neutral = LineSettings(19200 if self.line.baud == 9600 else 9600, Framing.EIGHT_N_ONE)
             try:
                 self._serial = await self._open_at(neutral)
-                await self._serial.reconfigure_port(**_settings(self.line))
+                await _reconfigure(self._serial, self.line)
             except (OSError, serialx.SerialException) as retry_err:
                 await self.close()
                 raise self._port_error(retry_err, f" (the port rejected {self.line.baud} Bd {self.line.framing})") from retry_err
@@ -72,7 +72,10 @@ class Link:
             raise self._port_error(err) from err
 
     async def _open_at(self, line: LineSettings) -> serialx.AsyncSerial:
-        serial = serialx.async_serial_for_url(self.port, **_settings(line), exclusive=True)
+        byte_size, parity, stopbits = _SERIALX_FRAMING[line.framing]
+        serial = serialx.async_serial_for_url(
+            self.port, baudrate=line.baud, byte_size=byte_size, parity=parity, stopbits=stopbits, exclusive=True
+        )
         await serial.open()
         return serial
 
@@ -108,7 +111,7 @@ class Link:
         if not self.can_switch:
             return
         try:
-            await self._require().reconfigure_port(**_settings(line))
+            await _reconfigure(self._require(), line)
         except (OSError, serialx.SerialException) as err:
             raise self._port_error(err, f" while switching to {line.baud} Bd {line.framing}") from err
 
@@ -122,7 +125,7 @@ class Link:
         except (OSError, serialx.SerialException) as err:  # the port may already be gone
             _LOGGER.debug("closing %s: %s", describe_port(self.port), err)
 
-    async def __aenter__(self) -> Link:
+    async def __aenter__(self) -> Self:
         """Open on entering the context."""
         await self.open()
         return self
@@ -143,6 +146,6 @@ class Link:
         return PortError(describe_port(self.port), f"{reason}{context}")
 
 
-def _settings(line: LineSettings) -> dict[str, object]:
+async def _reconfigure(serial: serialx.AsyncSerial, line: LineSettings) -> None:
     byte_size, parity, stopbits = _SERIALX_FRAMING[line.framing]
-    return {"baudrate": line.baud, "byte_size": byte_size, "parity": parity, "stopbits": stopbits}
+    await serial.reconfigure_port(baudrate=line.baud, byte_size=byte_size, parity=parity, stopbits=stopbits)

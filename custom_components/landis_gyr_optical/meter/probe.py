@@ -37,7 +37,7 @@ class ProbeAttempt:
     duration: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
-        """The attempt for JSON output."""
+        """Return the attempt for JSON output."""
         return {
             "name": self.name,
             "sent": printable(self.sent),
@@ -106,8 +106,10 @@ class _Variant:
     settings: SessionSettings
 
 
-def variants(port: str, *, address: str = "", max_baud: int = 19200, listen_time: float = DEFAULT_LISTEN_TIME) -> list[_Variant]:
-    """The variants to try on ``port``, most likely first."""
+def variants(
+    port: str, *, address: str = "", max_baud: int = 19200, listen_time: float = DEFAULT_LISTEN_TIME
+) -> list[_Variant]:
+    """Return the variants to try on ``port``, most likely first."""
     base = SessionSettings(max_baud=max_baud)
     found: list[_Variant] = []
     if address:
