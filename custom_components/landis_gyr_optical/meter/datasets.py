@@ -57,7 +57,7 @@ _UNITS: dict[str, str] = {
     "%": "%",
 }
 
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)\Z")
 _ADDRESS = re.compile(r"[0-9A-Za-z][0-9A-Za-z.:*&-]*")
 _MAX_VALUE_LENGTH = 128
 
@@ -77,19 +77,25 @@ class Value:
     @classmethod
     def parse(cls, text: str) -> Value:
         """Parse ``value*unit``, ``value`` or an empty value."""
-        raw, star, unit = text.partition("*")
+        raw, _, unit = text.partition("*")
         raw = raw.strip()
+        normalised = normalise_unit(unit) if unit.strip() else None
         if not raw:
-            return cls(None, normalise_unit(unit) if star else None)
+            return cls(None, normalised)
         if _NUMBER.match(raw):
             number: Decimal | str = Decimal(raw.replace(",", "."))
         else:
             number = raw
-        return cls(number, normalise_unit(unit) if star and unit.strip() else None)
+        return cls(number, normalised)
 
     def encode(self) -> str:
-        """Return ``value*unit`` as a meter would print it."""
-        text = "" if self.value is None else str(self.value)
+        """Return ``value*unit`` as a meter would print it (never in exponent notation)."""
+        if self.value is None:
+            text = ""
+        elif isinstance(self.value, Decimal):
+            text = f"{self.value:f}"
+        else:
+            text = self.value
         return f"{text}*{self.unit}" if self.unit else text
 
 
@@ -120,37 +126,57 @@ class Register:
 def parse_data_block(block: bytes | str, *, medium: int = ELECTRICITY) -> list[Register]:
     """Parse every data set of a data block, in order.
 
-    Line ends, padding and a trailing ``!`` are ignored; anything else that is not a data
+    Line ends and padding are ignored, and so is everything from the end mark ``!`` on;
+    anything else that is not a data
     set raises ``ProtocolError`` naming the offending text, since a readout that is only
     partly understood must not be taken for a complete one.
     """
-    text = _text(block)
-    return [register for line in text.splitlines() for register in parse_line(line, medium=medium)]
+    registers: list[Register] = []
+    for line in _text(block).splitlines():
+        for register in _data_sets(line, medium):
+            if register is None:
+                # ``!`` ends the block; what follows (a P1 CRC, BCC remains in a dump) is not data.
+                return registers
+            registers.append(register)
+    return registers
 
 
 def parse_line(line: str, *, medium: int = ELECTRICITY) -> Iterator[Register]:
-    """Parse the data sets of one line."""
-    position = 0
-    end = len(line)
-    while position < end:
-        while position < end and line[position] in " \t\r\n":
-            position += 1
-        if position >= end or line[position] == "!":
+    """Parse the data sets of one line, up to a ``!``."""
+    for register in _data_sets(line, medium):
+        if register is None:
             return
+        yield register
+
+
+def _data_sets(line: str, medium: int) -> Iterator[Register | None]:
+    """Yield the data sets of a line, then ``None`` if the line holds the end mark ``!``."""
+    end = len(line)
+    position = _skip_blanks(line, 0)
+    while position < end and line[position] != "!":
         match = _ADDRESS.match(line, position)
         if match is None or match.end() >= end or line[match.end()] != "(":
-            raise ProtocolError(f"not a data set at {line[position:position + 24]!r}")
+            raise ProtocolError(f"not a data set at {line[position : position + 24]!r}")
         obis = ObisCode.parse(match.group(), medium=medium)
         position = match.end()
         groups: list[str] = []
         while position < end and line[position] == "(":
             close = line.find(")", position + 1)
             if close < 0 or close - position > _MAX_VALUE_LENGTH:
-                raise ProtocolError(f"unterminated value in {line[match.start():match.start() + 40]!r}")
+                raise ProtocolError(f"unterminated value in {line[match.start() : match.start() + 40]!r}")
             groups.append(line[position + 1 : close])
             position = close + 1
         values = tuple(Value.parse(part) for group in groups for part in group.split("&"))
         yield Register(obis=obis, raw=")(".join(groups), values=values)
+        position = _skip_blanks(line, position)
+    if position < end:
+        yield None
+
+
+def _skip_blanks(line: str, position: int) -> int:
+    while position < len(line) and line[position] in " \t":
+        position += 1
+    return position
 
 
 def encode_data_block(registers: Iterable[tuple[str, str]]) -> bytes:
@@ -164,4 +190,6 @@ def _text(block: bytes | str) -> str:
     try:
         return block.decode("ascii")
     except UnicodeDecodeError as err:
-        raise ProtocolError(f"non-ASCII bytes in the data block: {err.object[err.start:err.end]!r}") from err
+        raise ProtocolError(
+            f"non-ASCII bytes in the data block: {err.object[err.start : err.end]!r}"
+        ) from err

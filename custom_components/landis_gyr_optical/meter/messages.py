@@ -60,8 +60,12 @@ def wire_time(length: int, baud: int, bits_per_character: int = 10) -> float:
 
 def sign_on(address: str = "") -> bytes:
     """Return the request message ``/?[address]!CR LF``."""
-    if len(address) > MAX_ADDRESS_LENGTH or not address.isascii() or "!" in address:
-        raise ValueError(f"device address must be up to {MAX_ADDRESS_LENGTH} ASCII characters without '!'")
+    # The address travels inside the request line: a control character or ``!`` would
+    # end or corrupt it.
+    if len(address) > MAX_ADDRESS_LENGTH or not all(" " <= char <= "~" for char in address) or "!" in address:
+        raise ValueError(
+            f"device address must be up to {MAX_ADDRESS_LENGTH} printable ASCII characters without '!'"
+        )
     return b"/?" + address.encode("ascii") + b"!" + CRLF
 
 
@@ -80,7 +84,7 @@ def option_select(baud: int, *, protocol: str = "0", mode: str = "0") -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Identification:
-    """A parsed identification message ``/XXXZ[\\W]Ident CR LF``."""
+    r"""A parsed identification message ``/XXXZ[\W]Ident CR LF``."""
 
     flag_id: str
     baud_char: str
@@ -132,7 +136,7 @@ class Identification:
 
     @property
     def hdlc_capable(self) -> bool:
-        """Whether the enhanced id ``\\2`` announces mode E (DLMS/COSEM over HDLC)."""
+        r"""Whether the enhanced id ``\2`` announces mode E (DLMS/COSEM over HDLC)."""
         return self.enhanced_id == "2"
 
     @property

@@ -8,6 +8,7 @@ diagnostics) keys on the normalised form, so the normalising happens here and no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import total_ordering
 import re
 from typing import Literal
 
@@ -23,15 +24,16 @@ ELECTRICITY = 1
 # how users and meter manuals name them.
 _ABSTRACT_C = frozenset({"0", "C", "F", "L", "P", "96", "97", "98", "99"})
 _CURRENT = 255
+_MAX_GROUP = 255
 
 _PATTERN = re.compile(
     r"""^
-    (?:(?P<a>\d{1,3})-(?P<b>\d{1,3}):)?
+    (?:(?P<a>[0-9]{1,3})-(?P<b>[0-9]{1,3}):)?
     (?P<c>[0-9]{1,3}|[A-Z])
     (?:\.(?P<d>[0-9]{1,3}|[A-Z]))?
     (?:\.(?P<e>[0-9]{1,3}))?
-    (?:(?P<sep>[*&])(?P<f>\d{1,3}))?
-    $""",
+    (?:(?P<sep>[*&])(?P<f>[0-9]{1,3}))?
+    \Z""",
     re.VERBOSE,
 )
 
@@ -41,7 +43,16 @@ def _group(token: str) -> str:
     return str(int(token)) if token.isdigit() else token
 
 
-@dataclass(frozen=True, slots=True, order=True)
+def _group_key(group: str) -> tuple[int, int]:
+    """Sort numeric groups by number, lettered groups after them."""
+    return (0, int(group)) if group.isdigit() else (1, ord(group))
+
+
+type _SortKey = tuple[int, int, tuple[int, int], tuple[int, int], tuple[int, int], int, str]
+
+
+@total_ordering
+@dataclass(frozen=True, slots=True)
 class ObisCode:
     """A normalised OBIS code ``A-B:C.D.E`` with an optional billing-period suffix.
 
@@ -62,7 +73,9 @@ class ObisCode:
     def parse(cls, text: str, *, medium: int = ELECTRICITY) -> ObisCode:
         """Parse a full, short or lettered code; ``medium`` fills A for short codes."""
         match = _PATTERN.match(text.strip())
-        if match is None:
+        if match is None or any(
+            token is not None and token.isdigit() and int(token) > _MAX_GROUP for token in match.groups()
+        ):
             raise ProtocolError(f"not an OBIS code: {text!r}")
         c = _group(match["c"])
         d = _group(match["d"]) if match["d"] is not None else "0"
@@ -81,6 +94,25 @@ class ObisCode:
             if f == _CURRENT and separator == "*":
                 f = None
         return cls(a, b, c, d, e, f, separator)
+
+    def _sort_key(self) -> _SortKey:
+        # Numeric groups sort as numbers (2.8.0 before 10.8.0); the current value sorts
+        # before its billing periods, and ``*F`` and ``&F`` of one period stay apart.
+        return (
+            self.a,
+            self.b,
+            _group_key(self.c),
+            _group_key(self.d),
+            _group_key(self.e),
+            -1 if self.f is None else self.f,
+            self.separator,
+        )
+
+    def __lt__(self, other: object) -> bool:
+        """Order codes by value group, numbers numerically."""
+        if not isinstance(other, ObisCode):
+            return NotImplemented
+        return self._sort_key() < other._sort_key()
 
     @property
     def is_history(self) -> bool:

@@ -36,7 +36,7 @@ class TraceEntry:
     note: str = ""
 
     def printable(self) -> str:
-        """The bytes with control characters spelled out (``<STX>``, ``\\r\\n``)."""
+        r"""Return the bytes with control characters spelled out (``<STX>``, ``\r\n``)."""
         return printable(self.data)
 
 

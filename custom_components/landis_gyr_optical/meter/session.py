@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, replace
 from enum import StrEnum, auto
+import re
 
 from .checksums import bcc, crc16_arc
 from .datasets import parse_data_block
@@ -48,6 +49,11 @@ MAX_JUNK = 256
 """Bytes tolerated before a message starts (echo remains, line noise, a late push)."""
 DEFAULT_MAX_READOUT = 32 * 1024
 """Largest data block accepted; bounds memory and, with the rate, the total time."""
+_SHOWN_BYTES = 48
+"""Last received bytes quoted in a timeout message."""
+_DATA_SET = re.compile(rb"[0-9A-Za-z][0-9A-Za-z.:*&-]*\([^()\r\n]*\)")
+"""A complete data set: seen before any STX, it means the readout has no framing."""
+_CRC = re.compile(rb"[0-9A-Fa-f]{4}\Z")
 
 
 class Protocol(StrEnum):
@@ -60,17 +66,21 @@ class Protocol(StrEnum):
     MODE_D = "mode_d"
 
 
+_FORCED_MODES = {Protocol.MODE_A: Mode.A, Protocol.MODE_B: Mode.B, Protocol.MODE_C: Mode.C}
+
+
 class Framing(StrEnum):
     """Character framing on the line."""
 
     SEVEN_E_ONE = "7E1"
     SEVEN_E_TWO = "7E2"
     EIGHT_N_ONE = "8N1"
+    EIGHT_N_TWO = "8N2"
 
     @property
     def bits_per_character(self) -> int:
         """Start bit + data bits + parity + stop bits."""
-        return 11 if self is Framing.SEVEN_E_TWO else 10
+        return 11 if self in {Framing.SEVEN_E_TWO, Framing.EIGHT_N_TWO} else 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +193,9 @@ class Session:
         self._buffer = bytearray()
         self._echo = b""
         self._received = 0
+        self._last_bytes = b""
+        self._junk = 0
+        self._push_header = b""
         self._waiting: Receive | None = None
         self._start_commands()
 
@@ -201,6 +214,7 @@ class Session:
             self._echo = b""
         elif isinstance(command, Receive):
             self._waiting = command
+            self._received = len(self._buffer)
         return command
 
     @property
@@ -210,24 +224,21 @@ class Session:
 
     def receive_data(self, data: bytes) -> None:
         """Feed received bytes; raises a ``MeterError`` as soon as they cannot be right."""
-        self._received += len(data)
+        if self._phase is _Phase.DONE:
+            return
         self._buffer += data
-        self._skip_echo()
-        if self._phase is _Phase.IDENTIFICATION:
-            self._parse_identification()
-        elif self._phase is _Phase.DATA:
-            self._parse_data_message()
-        elif self._phase is _Phase.PUSH:
-            self._parse_push()
+        self._received += len(data) - self._skip_echo()
+        self._last_bytes = (self._last_bytes + data)[-_SHOWN_BYTES:]
+        self._parse()
 
     def timeout(self) -> NoAnswerError:
         """Return the error for a ``Receive`` that ran out of time, saying what was missing."""
         what = self._waiting.what if self._waiting else "answer"
-        if not self._buffer and self._received == 0:
+        if self._received == 0:
             return NoAnswerError(f"no answer from the meter while waiting for the {what}")
-        got = bytes(self._buffer[-48:])
         return NoAnswerError(
-            f"the {what} stopped after {len(self._buffer)} bytes without its end (last bytes {got!r})"
+            f"the {what} stopped after {self._received} bytes without its end "
+            f"(last bytes {self._last_bytes!r})"
         )
 
     # --- building the conversation ---------------------------------------------------------
@@ -261,7 +272,9 @@ class Session:
 
     def _after_identification(self, identification: Identification) -> None:
         settings = self.settings
-        mode = identification.mode
+        # A protocol chosen by the user overrides the identification: some meters announce
+        # a mode C rate but answer like mode A, and a mode B heat meter can be read in mode C.
+        mode = _FORCED_MODES.get(settings.protocol, identification.mode)
         self.identification = identification
         self.mode = mode
         if mode is Mode.A:
@@ -275,7 +288,8 @@ class Session:
                     f"port cannot follow (limit {settings.fixed_baud or settings.max_baud} Bd)"
                 )
             line = LineSettings(baud, self.line.framing)
-            self._switch(line, identification.reaction_time)
+            if line != self.line:
+                self._switch(line, identification.reaction_time)
             self._expect_data(line)
             return
         baud = self._negotiated_baud(identification)
@@ -298,14 +312,26 @@ class Session:
 
     def _expect_data(self, line: LineSettings) -> None:
         self._phase = _Phase.DATA
+        self._junk = 0
         self._receive("data message", MAX_REACTION_TIME, self._max_total(self.settings.max_readout, line))
 
     # --- parsing ---------------------------------------------------------------------------
 
-    def _skip_echo(self) -> None:
-        """Drop a half-duplex head's echo of what we sent, byte for byte as it arrives."""
+    def _parse(self) -> None:
+        if self._phase is _Phase.IDENTIFICATION:
+            self._parse_identification()
+        elif self._phase is _Phase.DATA:
+            self._parse_data_message()
+        elif self._phase is _Phase.PUSH:
+            self._parse_push()
+
+    def _skip_echo(self) -> int:
+        """Drop a half-duplex head's echo of what we sent, byte for byte as it arrives.
+
+        Returns how many echoed bytes were dropped.
+        """
         if not self._echo or not self._buffer:
-            return
+            return 0
         common = 0
         limit = min(len(self._echo), len(self._buffer))
         while common < limit and self._echo[common] == self._buffer[common]:
@@ -313,33 +339,45 @@ class Session:
         if common == len(self._echo):
             del self._buffer[:common]
             self._echo = b""
-        elif common < limit:
+            return common
+        if common < limit:
             self._echo = b""
+        return 0
 
     def _parse_identification(self) -> None:
         if self._echo:
             return
-        start = self._buffer.find(b"/")
-        if start < 0:
-            self._limit_junk(len(self._buffer), "identification")
-            return
-        self._limit_junk(start, "identification")
-        end = self._buffer.find(CRLF, start)
-        if end < 0:
-            if len(self._buffer) - start > MAX_IDENTIFICATION:
-                raise ProtocolError(f"identification line too long: {bytes(self._buffer[start:start + 64])!r}")
-            return
-        line = bytes(self._buffer[start:end])
+        while True:
+            start = self._buffer.find(b"/")
+            if start < 0:
+                self._limit_junk(len(self._buffer), "identification")
+                return
+            self._limit_junk(start, "identification")
+            end = self._buffer.find(CRLF, start)
+            if end < 0:
+                if len(self._buffer) - start > MAX_IDENTIFICATION:
+                    raise ProtocolError(
+                        f"identification line too long: {bytes(self._buffer[start : start + 64])!r}"
+                    )
+                return
+            line = bytes(self._buffer[start:end])
+            if not line.startswith(b"/?"):
+                break
+            # Our own request, echoed behind line noise or a wake-up, so the byte-exact
+            # echo match above missed it; the noise before it still counts as junk.
+            self._junk += start
+            self._received -= end + 2 - start
+            del self._buffer[: end + 2]
         del self._buffer[: end + 2]
         self._after_identification(Identification.parse(line))
         if self._buffer:
-            self.receive_data(b"")
+            self._parse()
 
-    def _limit_junk(self, junk: int, what: str) -> None:
-        if junk > MAX_JUNK:
+    def _limit_junk(self, junk: int, what: str, limit: int = MAX_JUNK) -> None:
+        if self._junk + junk > limit:
             raise ProtocolError(
-                f"{junk} bytes arrived without a {what} (wrong rate or not an IEC 62056-21 meter): "
-                f"{bytes(self._buffer[:32])!r}"
+                f"{self._junk + junk} bytes arrived without a {what} (wrong rate or not an IEC 62056-21 "
+                f"meter; last bytes {self._last_bytes!r})"
             )
 
     def _parse_data_message(self) -> None:
@@ -347,7 +385,7 @@ class Session:
             return
         start = self._buffer.find(bytes([STX]))
         if start < 0:
-            if b"!" + CRLF in self._buffer:
+            if b"!" + CRLF in self._buffer or _DATA_SET.search(self._buffer):
                 raise ChecksumError(
                     "the readout came without STX/ETX framing, so its checksum cannot be verified"
                 )
@@ -363,6 +401,7 @@ class Session:
             return
         body = bytes(self._buffer[start + 1 : end + 1])
         received = self._buffer[end + 1]
+        # The parity bit is the UART's business; on a 7-bit line the BCC has 7 bits.
         expected = bcc(body) & 0x7F
         if received & 0x7F != expected:
             raise ChecksumError(
@@ -371,42 +410,74 @@ class Session:
         block = body[:-1]
         if not block.endswith(b"!" + CRLF):
             raise ProtocolError(f"data message does not end with '!' CR LF: ...{block[-16:]!r}")
-        self._finish(block[:-3], bytes(self._buffer[start : end + 2]), "bcc")
+        # A push keeps everything from its ``/``; a mode A-C answer starts at STX.
+        raw = self._push_header + bytes(self._buffer[0 if self._push_header else start : end + 2])
+        self._finish(block[:-3], raw, "bcc")
 
     def _parse_push(self) -> None:
-        """Mode D: ``/ident CR LF`` then a data block ending ``!`` [CRC] CR LF, or an STX frame."""
-        start = self._buffer.find(b"/")
-        if start < 0:
-            self._limit_junk(len(self._buffer), "push message")
+        """Mode D: ``/ident CR LF`` then a data block ending ``!`` [CRC], or an STX frame."""
+        if self.identification is None and not self._find_push_identification():
             return
-        del self._buffer[:start]
-        end = self._buffer.find(CRLF)
-        if end < 0:
-            if len(self._buffer) > MAX_IDENTIFICATION:
-                raise ProtocolError(f"identification line too long: {bytes(self._buffer[:64])!r}")
-            return
-        identification = Identification.parse(bytes(self._buffer[:end]))
-        rest = self._buffer[end + 2 :]
-        if rest.lstrip(b"\r\n")[:1] == bytes([STX]):
-            self.identification, self.mode = identification, Mode.D
-            del self._buffer[: end + 2]
+        buffer = self._buffer
+        first = next((index for index, byte in enumerate(buffer) if byte not in CRLF), None)
+        if first is not None and buffer[first] == STX:
             self._phase = _Phase.DATA
             self._parse_data_message()
             return
-        stop = rest.find(b"!")
-        if stop < 0 or rest.find(CRLF, stop) < 0:
-            if len(rest) > self.settings.max_readout:
-                raise ReadoutTooLongError(f"more than {self.settings.max_readout} bytes without the end of the push")
+        stop = buffer.find(b"!")
+        tail = bytes(buffer[stop + 1 : stop + 5]) if stop >= 0 else b""
+        if stop >= 0 and _CRC.match(tail):
+            crc = crc16_arc(self._push_header + bytes(buffer[: stop + 1]))
+            if int(tail, 16) != crc:
+                raise ChecksumError(f"bad CRC after '!': received {tail.decode()}, calculated {crc:04X}")
+            checksum: Checksum = "crc16"
+        elif stop >= 0 and tail.startswith(CRLF):
+            tail = b""
+            checksum = "none"
+        elif stop >= 0 and buffer.find(CRLF, stop) >= 0:
+            raise ChecksumError(f"bad CRC after '!': {bytes(buffer[stop : stop + 8])!r}")
+        else:
+            if len(buffer) > self.settings.max_readout:
+                raise ReadoutTooLongError(
+                    f"more than {self.settings.max_readout} bytes without the end of the push"
+                )
             return
-        tail = bytes(rest[stop + 1 : rest.find(CRLF, stop)])
-        message = bytes(self._buffer[: end + 2 + stop + 1])
-        checksum: Checksum = "none"
-        if tail:
-            if len(tail) != 4 or int(tail, 16) != crc16_arc(message):
-                raise ChecksumError(f"bad CRC after '!': received {tail!r}, calculated {crc16_arc(message):04X}")
-            checksum = "crc16"
-        self.identification, self.mode = identification, Mode.D
-        self._finish(bytes(rest[:stop]), bytes(self._buffer[: end + 2 + stop + 1 + len(tail) + 2]), checksum)
+        raw = self._push_header + bytes(buffer[: stop + 1 + len(tail)])
+        self._finish(bytes(buffer[:stop]), raw, checksum)
+
+    def _find_push_identification(self) -> bool:
+        """Skip to the identification line of a push; a meter is heard from mid-telegram on.
+
+        Everything before it (the rest of the telegram the listening started in) is
+        dropped at once, so the buffer stays small; the total is still limited.
+        """
+        limit = self.settings.max_readout
+        while True:
+            start = self._buffer.find(b"/")
+            if start < 0:
+                self._limit_junk(len(self._buffer), "push message", limit)
+                self._junk += len(self._buffer)
+                self._buffer.clear()
+                return False
+            self._limit_junk(start, "push message", limit)
+            self._junk += start
+            del self._buffer[:start]
+            end = self._buffer.find(CRLF)
+            line = bytes(self._buffer[: end if end >= 0 else MAX_IDENTIFICATION + 1])
+            if end < 0 and len(line) <= MAX_IDENTIFICATION:
+                return False
+            try:
+                identification = Identification.parse(line)
+            except ProtocolError:
+                # A ``/`` inside the previous telegram, not the start of a new one.
+                self._junk += 1
+                del self._buffer[:1]
+                continue
+            self.identification, self.mode = identification, Mode.D
+            self._push_header = bytes(self._buffer[: end + 2])
+            del self._buffer[: end + 2]
+            self._junk = 0
+            return True
 
     def _finish(self, block: bytes, raw: bytes, checksum: Checksum) -> None:
         identification = self.identification
@@ -426,7 +497,7 @@ class Session:
 
 
 def step_down(settings: SessionSettings, failed_baud: int) -> SessionSettings | None:
-    """Settings for a retry after a failure at ``failed_baud``: one mode C rate lower.
+    """Return settings for a retry after a failure at ``failed_baud``: one mode C rate lower.
 
     Returns ``None`` when there is nothing lower to try (the failure happened at 300 Bd,
     on a fixed-rate line, or in a push mode where the meter chooses the rate).
