@@ -28,6 +28,7 @@ _SERIALX_FRAMING: Final = {
     Framing.SEVEN_E_ONE: (7, serialx.Parity.EVEN, serialx.StopBits.ONE),
     Framing.SEVEN_E_TWO: (7, serialx.Parity.EVEN, serialx.StopBits.TWO),
     Framing.EIGHT_N_ONE: (8, serialx.Parity.NONE, serialx.StopBits.ONE),
+    Framing.EIGHT_N_TWO: (8, serialx.Parity.NONE, serialx.StopBits.TWO),
 }
 
 
