@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "--remote-baud", type=int, default=None, help="rate a raw TCP bridge is fixed at (default 300)"
     )
     read.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    read.add_argument("--retries", type=int, default=2, help="attempts after a failed one (rate steps down)")
     read.add_argument("--json", action="store_true", help="print one JSON object")
     read.add_argument("--trace", action="store_true", help="print the wire trace to stderr")
 
@@ -63,16 +64,23 @@ def _parser() -> argparse.ArgumentParser:
     probe_cmd.add_argument("--port", required=True)
     probe_cmd.add_argument("--address", type=_address, default="")
     probe_cmd.add_argument("--baud-max", type=int, choices=rates, default=19200)
-    probe_cmd.add_argument("--listen", type=float, default=DEFAULT_LISTEN_TIME, help="seconds per push listen")
+    probe_cmd.add_argument(
+        "--listen", type=float, default=DEFAULT_LISTEN_TIME, help="seconds per push listen"
+    )
     probe_cmd.add_argument("--timeout", type=float, default=None)
     probe_cmd.add_argument("--json", action="store_true")
     return parser
 
 
 def json_value(value: Decimal | str | None) -> int | float | str | None:
-    """Return a register value for JSON: integers stay exact, decimals become numbers."""
+    """Return a register value for JSON: integers stay exact, decimals become numbers.
+
+    The meter's own notation decides: ``0001846`` is an integer (and may be a serial number
+    too long for a float), ``000.000`` a decimal quantity.
+    """
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        exponent = value.as_tuple().exponent
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
     return value
 
 
@@ -108,7 +116,10 @@ def _print_readout(readout: Readout, out: TextIO) -> None:
 
 def _print_trace(readout: Readout, err: TextIO) -> None:
     for entry in readout.trace:
-        print(f"{entry.at:8.3f}s {entry.direction:<8} {entry.baud:>6} Bd {entry.printable()} {entry.note}", file=err)
+        print(
+            f"{entry.at:8.3f}s {entry.direction:<8} {entry.baud:>6} Bd {entry.printable()} {entry.note}",
+            file=err,
+        )
 
 
 def _print_attempt(attempt: ProbeAttempt, out: TextIO) -> None:
@@ -147,7 +158,7 @@ async def _read(args: argparse.Namespace) -> Readout:
         fixed_baud=args.remote_baud,
     )
     async with asyncio.timeout(args.timeout):
-        return await read_meter(args.port, settings)
+        return await read_meter(args.port, settings, retries=max(args.retries, 0))
 
 
 def _fail(err: MeterError, as_json: bool, out: TextIO, errout: TextIO) -> int:
@@ -168,7 +179,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, errout:
         try:
             readout = asyncio.run(_read(args))
         except TimeoutError:
-            return _fail(NoAnswerError(f"no complete readout within {args.timeout} s"), args.json, out, errout)
+            return _fail(
+                NoAnswerError(f"no complete readout within {args.timeout} s"), args.json, out, errout
+            )
         except MeterError as err:
             return _fail(err, args.json, out, errout)
         if args.trace:
@@ -186,7 +199,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, errout:
     async def run_probe() -> ProbeReport:
         async with asyncio.timeout(args.timeout):
             return await probe(
-                args.port, address=args.address, max_baud=args.baud_max, listen_time=args.listen, on_attempt=show
+                args.port,
+                address=args.address,
+                max_baud=args.baud_max,
+                listen_time=args.listen,
+                on_attempt=show,
             )
 
     try:

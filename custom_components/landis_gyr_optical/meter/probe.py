@@ -113,7 +113,9 @@ def variants(
     base = SessionSettings(max_baud=max_baud)
     found: list[_Variant] = []
     if address:
-        found.append(_Variant(f"sign-on with address {address!r} at 300 Bd 7E1", replace(base, address=address)))
+        found.append(
+            _Variant(f"sign-on with address {address!r} at 300 Bd 7E1", replace(base, address=address))
+        )
     found += [
         _Variant("sign-on at 300 Bd 7E1 (modes A, B, C)", base),
         _Variant("battery wake-up, then sign-on at 300 Bd 7E1", replace(base, wake_up=True)),
@@ -177,8 +179,16 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
     except MeterError as err:
         sent, received = _split(clock.trace)
         return (
-            ProbeAttempt(variant.name, settings, sent, received, _verdict(err, received), False, err,
-                         time.monotonic() - started),
+            ProbeAttempt(
+                variant.name,
+                settings,
+                sent,
+                received,
+                _verdict(err, received),
+                False,
+                err,
+                time.monotonic() - started,
+            ),
             None,
         )
     finally:
@@ -188,7 +198,9 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
         f"identification /{readout.identification}; verified readout ({readout.checksum}) at "
         f"{readout.baud} Bd with {len(readout.registers)} data sets"
     )
-    return ProbeAttempt(variant.name, settings, sent, received, verdict, True, None, time.monotonic() - started), readout
+    return ProbeAttempt(
+        variant.name, settings, sent, received, verdict, True, None, time.monotonic() - started
+    ), readout
 
 
 def _split(trace: tuple[TraceEntry, ...] | list[TraceEntry]) -> tuple[bytes, bytes]:
@@ -219,8 +231,16 @@ async def _listen_binary(port: str, listen_time: float) -> ProbeAttempt:
         while len(received) < _MAX_RAW and (remaining := deadline - time.monotonic()) > 0:
             received += await link.read(remaining)
     except MeterError as err:
-        return ProbeAttempt(name, None, b"", bytes(received), _verdict(err, bytes(received)), False, err,
-                            time.monotonic() - started)
+        return ProbeAttempt(
+            name,
+            None,
+            b"",
+            bytes(received),
+            _verdict(err, bytes(received)),
+            False,
+            err,
+            time.monotonic() - started,
+        )
     finally:
         await link.close()
     data = bytes(received)
