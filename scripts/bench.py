@@ -50,7 +50,7 @@ def floor_seconds(profile: MeterProfile, baud: int) -> float:
 
 
 def bench_profile(reaction_time: float) -> MeterProfile:
-    """The ~700-byte readout; a 20 ms meter announces itself with a lower-case third letter."""
+    """Return the ~700-byte readout; a 20 ms meter announces itself with a lower-case third letter."""
     profile = load_profile("bench_700")
     flag = profile.identification.flag_id
     flag = flag[:2] + (flag[2].lower() if reaction_time < 0.2 else flag[2].upper())

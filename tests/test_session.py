@@ -28,6 +28,7 @@ from custom_components.landis_gyr_optical.meter.readout import Direction, Readou
 from custom_components.landis_gyr_optical.meter.session import (
     DEFAULT_MAX_READOUT,
     MAX_JUNK,
+    TIMING_SLACK,
     WAKE_UP_CHARACTERS,
     WAKE_UP_PAUSE,
     Command,
@@ -127,7 +128,8 @@ def test_mode_c_full_sequence_capped_by_max_baud() -> None:
     receive = first[1]
     assert isinstance(receive, Receive)
     assert receive.what == "identification"
-    assert receive.first_byte_timeout == MAX_REACTION_TIME
+    # The longest reaction time, then the first character's own wire time, then USB slack.
+    assert receive.first_byte_timeout == pytest.approx(MAX_REACTION_TIME + 10 / 300 + TIMING_SLACK)
     assert receive.inter_character_timeout == INTER_CHARACTER_TIMEOUT
     assert receive.total_timeout == pytest.approx(MAX_REACTION_TIME + 2 * 48 * 10 / 300)
     assert len(first) == 2
@@ -143,6 +145,7 @@ def test_mode_c_full_sequence_capped_by_max_baud() -> None:
     data_receive = after[3]
     assert isinstance(data_receive, Receive)
     assert data_receive.what == "data message"
+    assert data_receive.first_byte_timeout == pytest.approx(MAX_REACTION_TIME + 10 / 9600 + TIMING_SLACK)
     assert data_receive.total_timeout == pytest.approx(
         MAX_REACTION_TIME + 2 * DEFAULT_MAX_READOUT * 10 / 9600
     )

@@ -47,6 +47,8 @@ MAX_IDENTIFICATION = 48
 """Longest identification line accepted (``/XXXZ\\W`` + 16 characters + slack)."""
 MAX_JUNK = 256
 """Bytes tolerated before a message starts (echo remains, line noise, a late push)."""
+TIMING_SLACK = 0.1
+"""Allowance for USB adapter latency and scheduling on top of a computed line time."""
 DEFAULT_MAX_READOUT = 32 * 1024
 """Largest data block accepted; bounds memory and, with the rate, the total time."""
 _SHOWN_BYTES = 48
@@ -254,7 +256,7 @@ class Session:
             self._commands.append(Transmit(bytes(WAKE_UP_CHARACTERS)))
             self._commands.append(Wait(WAKE_UP_PAUSE))
         self._commands.append(Transmit(sign_on(settings.address)))
-        self._receive("identification", MAX_REACTION_TIME, self._max_total(MAX_IDENTIFICATION))
+        self._receive("identification", self._first_byte(), self._max_total(MAX_IDENTIFICATION))
 
     def _receive(self, what: str, first_byte: float, total: float) -> None:
         self._commands.append(
@@ -265,6 +267,14 @@ class Session:
                 total_timeout=total,
             )
         )
+
+    def _first_byte(self, line: LineSettings | None = None) -> float:
+        """Time allowed for the first byte: the longest reaction time plus that byte's wire time.
+
+        The reaction time ends when the meter starts sending; the first character is only
+        complete one character time later, and a USB adapter adds its latency on top.
+        """
+        return MAX_REACTION_TIME + (line or self.line).character_time() + TIMING_SLACK
 
     def _max_total(self, characters: int, line: LineSettings | None = None) -> float:
         """Time limit of a message: the reaction time plus its longest wire time, doubled."""
@@ -313,7 +323,7 @@ class Session:
     def _expect_data(self, line: LineSettings) -> None:
         self._phase = _Phase.DATA
         self._junk = 0
-        self._receive("data message", MAX_REACTION_TIME, self._max_total(self.settings.max_readout, line))
+        self._receive("data message", self._first_byte(line), self._max_total(self.settings.max_readout, line))
 
     # --- parsing ---------------------------------------------------------------------------
 
