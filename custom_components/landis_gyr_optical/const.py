@@ -1,0 +1,47 @@
+"""Constants of the Landis+Gyr optical meter integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "landis_gyr_optical"
+LOGGER = logging.getLogger(__package__)
+
+CONF_PORT: Final = "port"
+CONF_PROTOCOL: Final = "protocol"
+CONF_ADDRESS: Final = "address"
+CONF_MAX_BAUD: Final = "max_baud"
+CONF_WAKE_UP: Final = "wake_up"
+CONF_FIXED_BAUD: Final = "fixed_baud"
+CONF_FRAMING: Final = "framing"
+CONF_USB_ID: Final = "usb_id"
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+CONF_MAX_POWER_KW: Final = "max_power_kw"
+CONF_ADVANCED: Final = "advanced"
+
+MANUAL_PORT: Final = "manual"
+"""Port-list choice that leads to the free-text port step."""
+URL_SCHEMES: Final = ("socket://", "rfc2217://", "esphome://")
+
+DEFAULT_MAX_BAUD: Final = 19200
+DEFAULT_SCAN_INTERVAL: Final = 60
+DEFAULT_MAX_POWER_KW: Final = 60.0
+MIN_SCAN_INTERVAL: Final = 5
+"""Never poll faster than this, whatever the line time (the optical port needs rest)."""
+BAUD_RATES: Final = (300, 600, 1200, 2400, 4800, 9600, 19200)
+
+FAILURES_BEFORE_ISSUE: Final = 3
+"""Consecutive failed reads before a repair issue explains what to check."""
+PUSH_BACKOFF: Final = (1.0, 60.0)
+"""First and largest pause before reopening a push port that failed."""
+PUSH_ERROR_PAUSE: Final = 0.1
+"""Pause after a push message that failed while the port stays open."""
+
+EXPECTED_READOUT_CHARACTERS: Final = 4096
+"""Characters of a long readout, for time estimates (a full L+G E350 list is ~2 KiB)."""
+
+STORAGE_VERSION: Final = 1
+SAVE_DELAY: Final = 10
+
+ISSUE_READ_FAILURES: Final = "read_failures"

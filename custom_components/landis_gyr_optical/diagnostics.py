@@ -1,0 +1,107 @@
+"""Diagnostics: what was read, how, and what the spike guard held back (serials redacted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_ADDRESS, CONF_PORT, CONF_USB_ID
+from .coordinator import LandisGyrConfigEntry
+from .meter.readout import Readout, printable
+from .sensor import SERIAL_CODES
+
+REDACTED = "**REDACTED**"
+TO_REDACT = {CONF_ADDRESS, CONF_USB_ID, CONF_PORT, "serial", "serial_number", "unique_id", "title"}
+
+
+def _port_kind(port: str) -> str:
+    """Say what kind of port it is without its path (by-id paths carry the head's serial)."""
+    if "://" in port:
+        return port.split("://", 1)[0] + "://"
+    return "serial by-id" if port.startswith("/dev/serial/by-id/") else "serial"
+
+
+def _redact_text(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _readout(readout: Readout, secrets: set[str]) -> dict[str, Any]:
+    current = readout.current
+    serial_codes = {code for code in current if code in SERIAL_CODES}
+    return {
+        "identification": str(readout.identification),
+        "manufacturer": readout.manufacturer,
+        "protocol": readout.protocol,
+        "negotiated_baud": readout.baud,
+        "checksum": readout.checksum,
+        "timings": {name: round(at, 3) for name, at in readout.timings.items()},
+        "registers": {
+            str(code): REDACTED if code in serial_codes else _redact_text(register.raw, secrets)
+            for code, register in current.items()
+        },
+        "history": {str(code): register.raw for code, register in readout.history.items()},
+        "raw": _redact_text(printable(readout.raw), secrets),
+        "trace": [
+            {
+                "at": round(entry.at, 3),
+                "direction": str(entry.direction),
+                "baud": entry.baud,
+                "data": _redact_text(entry.printable(), secrets),
+                "note": _redact_text(entry.note, secrets),
+            }
+            for entry in readout.trace
+        ],
+    }
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: LandisGyrConfigEntry) -> dict[str, Any]:
+    """Return the entry, the last readout and the read statistics."""
+    coordinator = entry.runtime_data
+    data = coordinator.data
+    secrets: set[str] = set()
+    if entry.unique_id:
+        secrets.add(entry.unique_id)
+    if data is not None:
+        for code, register in data.readout.current.items():
+            if code in SERIAL_CODES and register.text:
+                secrets.add(register.text)
+        if entry.data.get(CONF_ADDRESS):
+            secrets.add(entry.data[CONF_ADDRESS])
+    stats = coordinator.stats
+    return {
+        "entry": {
+            "title": REDACTED,
+            "unique_id": REDACTED if entry.unique_id else None,
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "port_kind": _port_kind(entry.data[CONF_PORT]),
+        "push": coordinator.push,
+        "last_update_success": coordinator.last_update_success,
+        "statistics": {
+            "reads": stats.reads,
+            "failures": stats.failures,
+            "consecutive_failures": stats.consecutive_failures,
+            "checksum_errors": stats.checksum_errors,
+            "errors": dict(stats.errors_by_key),
+            "last_error": _redact_text(stats.last_error, secrets) if stats.last_error else None,
+        },
+        "guard": {
+            "max_power_kw": float(coordinator.guard.max_power_kw),
+            "held_back": coordinator.guard.rejected(),
+            "verdicts": coordinator.guard.counts(),
+        },
+        "last_read": None
+        if data is None
+        else {
+            "read_at": data.read_at.isoformat(),
+            "duration": round(data.duration, 3),
+            "published": {str(code): None if value is None else str(value) for code, value in data.values.items()
+                          if code not in SERIAL_CODES},
+            "readout": _readout(data.readout, secrets),
+        },
+    }

@@ -1,0 +1,315 @@
+"""Sensors: one per register the meter reports, described by a table keyed by OBIS code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    EntityCategory,
+    UnitOfApparentPower,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+    UnitOfReactiveEnergy,
+    UnitOfReactivePower,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator, MeterData, is_total
+from .entity import LandisGyrEntity
+from .meter.datasets import Register
+from .meter.obis import ObisCode
+
+PARALLEL_UPDATES = 0
+
+_ENERGY_UNITS = (UnitOfEnergy.KILO_WATT_HOUR, UnitOfEnergy.WATT_HOUR, UnitOfEnergy.MEGA_WATT_HOUR)
+_REACTIVE_ENERGY_UNITS = (UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR, UnitOfReactiveEnergy.VOLT_AMPERE_REACTIVE_HOUR)
+_POWER_UNITS = (UnitOfPower.KILO_WATT, UnitOfPower.WATT, UnitOfPower.MEGA_WATT)
+SERIAL_CODES = frozenset(ObisCode.parse(code) for code in ("0-0:96.1.0", "C.1.0", "0.0.0"))
+"""Registers that carry the meter's serial number: device information, never entities."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObisSensorEntityDescription(SensorEntityDescription):
+    """How a register becomes a sensor; the first of ``units`` is assumed when none is printed."""
+
+    units: tuple[str | None, ...] = (None,)
+    placeholders: Mapping[str, str] = field(default_factory=dict)
+    attributes_fn: Callable[[Register], dict[str, Any]] | None = None
+    as_text: bool = False
+    """Show the value as the meter prints it (error flags, clock, firmware keep their digits)."""
+
+
+def _timestamp_attribute(register: Register) -> dict[str, Any]:
+    """Return the time stamp a maximum-demand register prints after its value (``YYMMDDhhmm``)."""
+    groups = register.raw.split(")(")
+    stamp = groups[1].strip() if len(groups) > 1 else ""
+    return {"timestamp": stamp} if stamp else {}
+
+
+def _energy(key: str, *, reactive: bool = False, **placeholders: str) -> ObisSensorEntityDescription:
+    return ObisSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.REACTIVE_ENERGY if reactive else SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        units=_REACTIVE_ENERGY_UNITS if reactive else _ENERGY_UNITS,
+        suggested_display_precision=3,
+        placeholders=placeholders,
+    )
+
+
+def _measurement(
+    key: str,
+    device_class: SensorDeviceClass | None,
+    units: tuple[str | None, ...],
+    *,
+    suggested_unit: str | None = None,
+    precision: int | None = None,
+    **placeholders: str,
+) -> ObisSensorEntityDescription:
+    return ObisSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=device_class,
+        state_class=SensorStateClass.MEASUREMENT,
+        units=units,
+        suggested_unit_of_measurement=suggested_unit,
+        suggested_display_precision=precision,
+        placeholders=placeholders,
+    )
+
+
+def _diagnostic(key: str) -> ObisSensorEntityDescription:
+    return ObisSensorEntityDescription(
+        key=key, translation_key=key, entity_category=EntityCategory.DIAGNOSTIC, as_text=True
+    )
+
+
+def _table() -> dict[str, ObisSensorEntityDescription]:
+    table: dict[str, ObisSensorEntityDescription] = {
+        "1.8.0": _energy("energy_import"),
+        "2.8.0": _energy("energy_export"),
+        "15.8.0": _energy("energy_absolute"),
+        "3.8.0": _energy("reactive_energy_import", reactive=True),
+        "4.8.0": _energy("reactive_energy_export", reactive=True),
+        "1.7.0": _measurement("power_import", SensorDeviceClass.POWER, _POWER_UNITS, suggested_unit=UnitOfPower.WATT, precision=0),
+        "2.7.0": _measurement("power_export", SensorDeviceClass.POWER, _POWER_UNITS, suggested_unit=UnitOfPower.WATT, precision=0),
+        "16.7.0": _measurement("power_net", SensorDeviceClass.POWER, _POWER_UNITS, suggested_unit=UnitOfPower.WATT, precision=0),
+        "14.7.0": _measurement("frequency", SensorDeviceClass.FREQUENCY, (UnitOfFrequency.HERTZ,), precision=2),
+        "13.7.0": _measurement("power_factor", SensorDeviceClass.POWER_FACTOR, (None,), precision=2),
+        "3.7.0": _measurement("reactive_power_import", SensorDeviceClass.REACTIVE_POWER, (UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE, UnitOfReactivePower.VOLT_AMPERE_REACTIVE)),
+        "4.7.0": _measurement("reactive_power_export", SensorDeviceClass.REACTIVE_POWER, (UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE, UnitOfReactivePower.VOLT_AMPERE_REACTIVE)),
+        "9.7.0": _measurement("apparent_power", SensorDeviceClass.APPARENT_POWER, (UnitOfApparentPower.KILO_VOLT_AMPERE, UnitOfApparentPower.VOLT_AMPERE)),
+        "F.F.0": _diagnostic("error_register"),
+        "0.9.1": _diagnostic("meter_time"),
+        "0.9.2": _diagnostic("meter_date"),
+        "0.2.0": _diagnostic("firmware"),
+    }
+    for direction, c in (("import", "1"), ("export", "2")):
+        for tariff in "1234":
+            table[f"{c}.8.{tariff}"] = _energy(f"energy_{direction}_tariff", tariff=tariff)
+        table[f"{c}.6.0"] = ObisSensorEntityDescription(
+            key=f"maximum_demand_{direction}",
+            translation_key=f"maximum_demand_{direction}",
+            device_class=SensorDeviceClass.POWER,
+            state_class=SensorStateClass.MEASUREMENT,
+            units=_POWER_UNITS,
+            attributes_fn=_timestamp_attribute,
+        )
+    for phase, (import_c, export_c) in {"L1": ("21", "22"), "L2": ("41", "42"), "L3": ("61", "62")}.items():
+        for direction, c in (("import", import_c), ("export", export_c)):
+            table[f"{c}.8.0"] = _energy(f"energy_{direction}_phase", phase=phase)
+            table[f"{c}.7.0"] = _measurement(
+                f"power_{direction}_phase", SensorDeviceClass.POWER, _POWER_UNITS,
+                suggested_unit=UnitOfPower.WATT, precision=0, phase=phase,
+            )
+    for c, phase in (("31", "L1"), ("51", "L2"), ("71", "L3")):
+        table[f"{c}.7.0"] = _measurement(
+            "current_phase", SensorDeviceClass.CURRENT, (UnitOfElectricCurrent.AMPERE,), precision=2, phase=phase
+        )
+    for c, phase in (("32", "L1"), ("52", "L2"), ("72", "L3")):
+        table[f"{c}.7.0"] = _measurement(
+            "voltage_phase", SensorDeviceClass.VOLTAGE, (UnitOfElectricPotential.VOLT,), precision=1, phase=phase
+        )
+    return table
+
+
+DESCRIPTIONS = _table()
+"""Known registers by ``C.D.E`` (value groups A 0 and 1)."""
+
+GENERIC = ObisSensorEntityDescription(
+    key="register", translation_key="register", state_class=SensorStateClass.MEASUREMENT,
+    entity_registry_enabled_default=False,
+)
+GENERIC_TOTAL = ObisSensorEntityDescription(
+    key="register_total", translation_key="register", device_class=SensorDeviceClass.ENERGY,
+    state_class=SensorStateClass.TOTAL_INCREASING, entity_registry_enabled_default=False,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterStatusDescription(SensorEntityDescription):
+    """A diagnostic about the reads themselves rather than a register."""
+
+    value_fn: Callable[[LandisGyrCoordinator], datetime | float | int | None]
+
+
+STATUS_DESCRIPTIONS = (
+    MeterStatusDescription(
+        key="last_read",
+        translation_key="last_read",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda coordinator: coordinator.data.read_at,
+    ),
+    MeterStatusDescription(
+        key="readout_duration",
+        translation_key="readout_duration",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda coordinator: round(coordinator.data.duration, 3),
+    ),
+    MeterStatusDescription(
+        key="checksum_errors",
+        translation_key="checksum_errors",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda coordinator: coordinator.stats.checksum_errors,
+    ),
+)
+
+
+def describe(obis: ObisCode, register: Register) -> tuple[ObisSensorEntityDescription, str | None] | None:
+    """Return the description and unit of a register's sensor, ``None`` for no sensor."""
+    if obis.is_history or obis in SERIAL_CODES:
+        return None
+    description = DESCRIPTIONS.get(obis.short) if obis.a in (0, 1) and obis.b == 0 else None
+    if description is not None:
+        if register.unit is None:
+            return description, description.units[0]
+        if register.unit in description.units:
+            return description, register.unit
+    if not isinstance(register.value, Decimal):
+        return None
+    if is_total(obis, register.value, register.unit):
+        return GENERIC_TOTAL, register.unit or UnitOfEnergy.KILO_WATT_HOUR
+    return GENERIC, register.unit
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: LandisGyrConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a sensor per reported register, and new ones when they show up."""
+    coordinator = entry.runtime_data
+    known: set[ObisCode] = set()
+    status_added = False
+
+    @callback
+    def add_new() -> None:
+        nonlocal status_added
+        data: MeterData | None = coordinator.data
+        if data is None:
+            return
+        entities: list[SensorEntity] = []
+        if not status_added:
+            entities += [MeterStatusSensor(coordinator, description) for description in STATUS_DESCRIPTIONS]
+            status_added = True
+        for obis, register in data.readout.current.items():
+            if obis in known:
+                continue
+            known.add(obis)
+            described = describe(obis, register)
+            if described is not None:
+                entities.append(RegisterSensor(coordinator, obis, *described))
+        if entities:
+            async_add_entities(entities)
+
+    add_new()
+    entry.async_on_unload(coordinator.async_add_listener(add_new))
+
+
+class RegisterSensor(LandisGyrEntity, SensorEntity):
+    """The value of one register."""
+
+    entity_description: ObisSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: LandisGyrCoordinator,
+        obis: ObisCode,
+        description: ObisSensorEntityDescription,
+        unit: str | None,
+    ) -> None:
+        """Describe the register's sensor."""
+        super().__init__(coordinator, str(obis))
+        self.obis = obis
+        self.entity_description = description
+        self._attr_native_unit_of_measurement = unit
+        placeholders = dict(description.placeholders)
+        if description.translation_key == "register":
+            placeholders["code"] = str(obis)
+        self._attr_translation_placeholders = placeholders
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while reads fail or when the meter stopped reporting the register."""
+        return super().available and self.obis in self.coordinator.data.values
+
+    @property
+    def native_value(self) -> Decimal | str | None:
+        """The value after the spike guard (a held total keeps the last published one)."""
+        data = self.coordinator.data
+        if self.entity_description.as_text:
+            register = data.readout.current.get(self.obis)
+            return register.text if register is not None else None
+        return data.values.get(self.obis)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Extra values a register prints after its reading (maximum demand's time stamp)."""
+        attributes_fn = self.entity_description.attributes_fn
+        register = self.coordinator.data.readout.current.get(self.obis)
+        if attributes_fn is None or register is None:
+            return None
+        return attributes_fn(register)
+
+
+class MeterStatusSensor(LandisGyrEntity, SensorEntity):
+    """How the reads go: last success, duration, checksum errors."""
+
+    entity_description: MeterStatusDescription
+
+    def __init__(self, coordinator: LandisGyrCoordinator, description: MeterStatusDescription) -> None:
+        """Describe the diagnostic."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def available(self) -> bool:
+        """Stay available while reads fail: these tell how the reads go."""
+        return True
+
+    @property
+    def native_value(self) -> datetime | float | int | None:
+        """The diagnostic's value."""
+        return self.entity_description.value_fn(self.coordinator)

@@ -1,0 +1,52 @@
+"""Diagnostics: everything needed to debug a read, with serial numbers and addresses redacted."""
+
+from __future__ import annotations
+
+import json
+from unittest.mock import AsyncMock
+
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
+
+from custom_components.landis_gyr_optical.const import DOMAIN
+from custom_components.landis_gyr_optical.diagnostics import _port_kind
+
+from .conftest import METER_SERIAL, entry_data
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    mock_read_meter: AsyncMock,
+    snapshot: SnapshotAssertion,
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Landis+Gyr ZMF100AC.M27",
+        unique_id=METER_SERIAL,
+        data=entry_data(address="4711", usb_id="0403:6001_A1B2C3"),
+        options={"scan_interval": 60, "max_power_kw": 60.0},
+        entry_id="01JDIAGNOSTICS",
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, "diagnostics", {})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await entry.runtime_data.async_refresh()
+    result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    text = json.dumps(result)
+    assert METER_SERIAL not in text
+    assert "4711" not in text and "A1B2C3" not in text
+    assert result["guard"]["verdicts"]["1-0:1.8.0"] == {"confirmed": 1, "held_first": 1}
+    assert result["last_read"]["readout"]["history"] == {"1-0:1.8.0*1": "000200.000*kWh"}
+    assert result["port_kind"] == "serial by-id"
+    assert result == snapshot(exclude=props("read_at"))
+
+
+def test_port_kind() -> None:
+    assert _port_kind("esphome://head.local:6053") == "esphome://"
+    assert _port_kind("/dev/ttyUSB0") == "serial"
