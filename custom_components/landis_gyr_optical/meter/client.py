@@ -17,7 +17,7 @@ import time
 
 from .errors import ChecksumError, MeterError, NoAnswerError, PortError
 from .link import Link
-from .messages import BREAK, INITIAL_BAUD, INTER_CHARACTER_TIMEOUT
+from .messages import BREAK, INITIAL_BAUD, INTER_CHARACTER_TIMEOUT, Mode
 from .readout import Direction, Readout, TraceEntry
 from .session import (
     Finished,
@@ -55,6 +55,8 @@ class SessionClock:
     tx_end: float = 0.0
     trace: list[TraceEntry] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)
+    mode: Mode | None = None
+    """The mode of the last session's meter, once its identification arrived."""
 
     def record(self, direction: Direction, data: bytes, baud: int, note: str = "") -> None:
         """Add a trace entry stamped with the time since the clock started."""
@@ -88,6 +90,7 @@ async def run_session(link: Link, settings: SessionSettings, clock: SessionClock
             await _switch(link, command, clock)
         elif isinstance(command, Receive):
             await _receive(link, session, command, clock)
+            clock.mode = session.mode
 
 
 async def _switch(link: Link, command: SwitchLine, clock: SessionClock) -> None:
@@ -171,7 +174,7 @@ async def read_meter(
                 _LOGGER.debug("attempt %d on %s failed: %s", attempt + 1, port, err)
                 if attempt == retries:
                     break
-                attempt_settings = _next_attempt(attempt_settings, err, link.line.baud)
+                attempt_settings = _next_attempt(attempt_settings, err, link.line.baud, clock.mode)
                 if attempt_settings is None:
                     break
                 await _recover(link, clock)
@@ -181,8 +184,11 @@ async def read_meter(
         await link.close()
 
 
-def _next_attempt(settings: SessionSettings, err: MeterError, failed_baud: int) -> SessionSettings | None:
-    if isinstance(err, (ChecksumError, NoAnswerError)) and failed_baud > INITIAL_BAUD:
+def _next_attempt(
+    settings: SessionSettings, err: MeterError, failed_baud: int, mode: Mode | None = None
+) -> SessionSettings | None:
+    # A mode B meter switches to its own rate: a lower limit would only refuse it.
+    if isinstance(err, (ChecksumError, NoAnswerError)) and failed_baud > INITIAL_BAUD and mode is not Mode.B:
         return step_down(settings, failed_baud) or settings
     if isinstance(err, (ChecksumError, NoAnswerError)) or settings.protocol is not Protocol.MODE_D:
         return settings

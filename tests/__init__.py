@@ -1,0 +1,1 @@
+"""Tests of the landis_gyr_optical integration."""
