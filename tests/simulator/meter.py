@@ -476,7 +476,9 @@ class SimulatedMeter:
                     self._event("send aborted", "nobody listening")
                     return False
                 if faults.noise:
-                    chunk = self._add_noise(chunk, faults.noise)
+                    chunk = self._for_client(chunk, self._add_noise(chunk, faults.noise), line)
+                else:
+                    chunk = self._for_client(chunk, chunk, line)
                 if not self._hears(client, line):
                     chunk = garbage(chunk)
                     if not garbled:
@@ -500,6 +502,15 @@ class SimulatedMeter:
             self._event("write failed", str(err))
             return False
         return True
+
+    def _for_client(self, sent: bytes, arrived: bytes, line: LineSettings) -> bytes:
+        """What the client's receiver delivers of ``sent``, which the line turned into ``arrived``.
+
+        A plain receiver delivers the bytes as they arrived; ports that check parity
+        (see the subclasses) flag or expose the characters the line corrupted.
+        """
+        del sent, line
+        return arrived
 
     def _add_noise(self, chunk: bytes, probability: float) -> bytes:
         out = bytearray(chunk)

@@ -9,7 +9,7 @@ import os
 import termios
 
 from custom_components.landis_gyr_optical.meter.messages import INITIAL_BAUD, MODE_D_BAUD, Mode
-from custom_components.landis_gyr_optical.meter.session import Framing
+from custom_components.landis_gyr_optical.meter.session import Framing, LineSettings
 
 from .meter import ClientLine, SimulatedMeter
 from .profile import MeterProfile
@@ -176,9 +176,17 @@ class TcpMeter(SimulatedMeter):
     connection and stops listening; ``reappear()`` listens again on a new port.
     """
 
-    def __init__(self, profile: MeterProfile, *, port: int = 0, baud: int | None = None) -> None:
-        """Prepare the bridge; ``port=0`` picks a free TCP port."""
+    def __init__(
+        self, profile: MeterProfile, *, port: int = 0, baud: int | None = None, eight_bit_bridge: bool = False
+    ) -> None:
+        """Prepare the bridge; ``port=0`` picks a free TCP port.
+
+        ``eight_bit_bridge``: the bridge's UART runs 8N1 on the meter's 7E1 line, so each
+        character's parity bit reaches the client as bit 7 and the client must send its own
+        parity bits (a character with wrong parity is garbage to the meter).
+        """
         super().__init__(profile)
+        self.eight_bit_bridge = eight_bit_bridge
         self.baud = baud or (MODE_D_BAUD if profile.mode is Mode.D else INITIAL_BAUD)
         self.port = ""
         self._tcp_port = port
@@ -232,7 +240,7 @@ class TcpMeter(SimulatedMeter):
         self._on_connect()
         try:
             while data := await reader.read(_READ_SIZE):
-                self._on_receive(data)
+                self._on_receive(self._from_bridge(data))
         except ConnectionError:
             pass
         finally:
@@ -247,6 +255,21 @@ class TcpMeter(SimulatedMeter):
         if self._writer is None or self._writer.is_closing():
             return None
         return ClientLine(self.baud, self.profile.framing)
+
+    def _from_bridge(self, data: bytes) -> bytes:
+        """Characters as the meter's 7E1 receiver gets them from an 8N1 bridge."""
+        if not self.eight_bit_bridge:
+            return data
+        return bytes(byte & 0x7F if byte.bit_count() % 2 == 0 else 0x7F for byte in data)
+
+    def _for_client(self, sent: bytes, arrived: bytes, line: LineSettings) -> bytes:
+        """On an 8N1 bridge the parity bit the meter computed travels as bit 7."""
+        if not self.eight_bit_bridge:
+            return arrived
+        return bytes(
+            (byte & 0x7F) | (0x80 if (original & 0x7F).bit_count() % 2 else 0)
+            for original, byte in zip(sent, arrived, strict=True)
+        )
 
     def _write_raw(self, data: bytes) -> None:
         if self._writer is None or self._writer.is_closing():

@@ -158,6 +158,7 @@ async def read_meter(
     settings = effective_settings(port, settings or SessionSettings())
     clock = SessionClock()
     link = link_factory(port, settings.initial_line)
+    link.software_parity = settings.software_parity
     await link.open()
     try:
         attempt_settings: SessionSettings | None = settings

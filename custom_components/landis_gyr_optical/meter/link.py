@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
+import termios
 import time
 from typing import Final, Self
 
 import serialx
 
 from .errors import PortError
+from .parity import ParityCheck, ParityDecoder, with_even_parity
 from .session import Framing, LineSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,12 +48,23 @@ def describe_port(port: str) -> str:
 class Link:
     """An open serial connection with the line settings the session asked for."""
 
-    def __init__(self, port: str, line: LineSettings) -> None:
-        """Remember where to connect; ``open`` connects."""
+    def __init__(self, port: str, line: LineSettings, *, software_parity: bool = False) -> None:
+        """Remember where to connect; ``open`` connects.
+
+        ``software_parity``: the port is a raw bridge whose serial side runs 8N1 on a 7E1
+        line, so parity bits are added and checked here.
+        """
         self.port = port
         self.line = line
         self.can_switch = can_switch_rate(port)
+        self.software_parity = software_parity
         self._serial: serialx.AsyncSerial | None = None
+        self._decoder = ParityDecoder(ParityCheck.NONE)
+
+    @property
+    def parity_check(self) -> ParityCheck:
+        """Who checks the parity of the characters being received now."""
+        return self._decoder.check
 
     async def open(self) -> None:
         """Open the port at the initial line settings, mapping every failure to ``PortError``."""
@@ -71,6 +85,7 @@ class Link:
                 raise self._port_error(retry_err, f" (the port rejected {self.line.baud} Bd {self.line.framing})") from retry_err
         except serialx.SerialException as err:
             raise self._port_error(err) from err
+        await self._check_parity()
 
     async def _open_at(self, line: LineSettings) -> serialx.AsyncSerial:
         byte_size, parity, stopbits = _SERIALX_FRAMING[line.framing]
@@ -84,6 +99,8 @@ class Link:
         """Send bytes; return the monotonic time at which the last one has left the line."""
         serial = self._require()
         started = time.monotonic()
+        if self._decoder.check is ParityCheck.SOFTWARE:
+            data = with_even_parity(data)
         try:
             await serial.write(data)
         except (OSError, serialx.SerialException) as err:
@@ -102,19 +119,31 @@ class Link:
             raise self._port_error(err, " while receiving") from err
         if not data:
             raise PortError(describe_port(self.port), "the connection was closed (port unplugged or bridge gone)")
-        return data
+        return self._decoder.decode(data)
 
     async def switch(self, line: LineSettings) -> None:
         """Change rate and framing (a no-op on a fixed-rate bridge)."""
         if line == self.line:
             return
         self.line = line
-        if not self.can_switch:
-            return
-        try:
-            await _reconfigure(self._require(), line)
-        except (OSError, serialx.SerialException) as err:
-            raise self._port_error(err, f" while switching to {line.baud} Bd {line.framing}") from err
+        if self.can_switch:
+            try:
+                await _reconfigure(self._require(), line)
+            except (OSError, serialx.SerialException) as err:
+                raise self._port_error(err, f" while switching to {line.baud} Bd {line.framing}") from err
+        await self._check_parity()
+
+    async def _check_parity(self) -> None:
+        """Choose who checks character parity on the current line (a switch resets the UART's flags)."""
+        check = ParityCheck.NONE
+        if self.line.framing in (Framing.SEVEN_E_ONE, Framing.SEVEN_E_TWO):
+            if self.software_parity:
+                check = ParityCheck.SOFTWARE
+            elif "://" not in self.port and await asyncio.get_running_loop().run_in_executor(
+                None, _mark_parity_errors, self.port
+            ):
+                check = ParityCheck.MARKED
+        self._decoder = ParityDecoder(check)
 
     async def close(self) -> None:
         """Close the port; safe to call twice and after a failure."""
@@ -145,6 +174,38 @@ class Link:
         if isinstance(err, OSError) and err.errno is not None:
             reason = f"[Errno {err.errno}] {reason}"
         return PortError(describe_port(self.port), f"{reason}{context}")
+
+
+def _mark_parity_errors(path: str) -> bool:
+    """Turn on the UART's input parity check with error marking; False where the tty refuses.
+
+    serialx leaves ``c_iflag`` empty (no parity check: a corrupted character is decoded as
+    if it were right). Termios flags belong to the device, so a second descriptor can set
+    them for the one serialx holds.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError as err:
+        _LOGGER.debug("parity check on %s not available: %s", path, err)
+        return False
+    wanted = termios.INPCK | termios.PARMRK
+    try:
+        attributes = termios.tcgetattr(descriptor)
+        attributes[0] = (attributes[0] | wanted) & ~(termios.IGNPAR | termios.ISTRIP)
+        try:
+            termios.tcsetattr(descriptor, termios.TCSANOW, attributes)
+        except termios.error as err:
+            # Linux ptys apply the change and still report EINVAL: believe the read-back.
+            _LOGGER.debug("setting the parity check on %s reported %s", path, err)
+        enabled = termios.tcgetattr(descriptor)[0] & wanted == wanted
+    except (OSError, termios.error) as err:
+        _LOGGER.debug("parity check on %s not available: %s", path, err)
+        return False
+    finally:
+        os.close(descriptor)
+    if not enabled:
+        _LOGGER.debug("%s does not keep its parity check: the BCC and the spike guard remain", path)
+    return bool(enabled)
 
 
 async def _reconfigure(serial: serialx.AsyncSerial, line: LineSettings) -> None:

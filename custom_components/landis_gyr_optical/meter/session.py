@@ -108,6 +108,8 @@ class SessionSettings:
     framing: Framing = Framing.SEVEN_E_ONE
     fixed_baud: int | None = None
     """The remote end cannot change its rate (raw ``socket://``): stay at this rate."""
+    software_parity: bool = False
+    """The remote end is a raw bridge at 8N1 on a 7E1 line: add and check parity bits here."""
     max_readout: int = DEFAULT_MAX_READOUT
     push_timeout: float = 30.0
     """How long to listen for a mode D push before declaring the meter silent."""
