@@ -14,7 +14,19 @@ import sys
 import pytest
 
 from custom_components.landis_gyr_optical import cli
+from custom_components.landis_gyr_optical.meter import variants
+from custom_components.landis_gyr_optical.meter.eredes_client import HanSettings
 from tests.simulator import Faults, MeterProfile, PtyMeter, TcpMeter, load_profile
+from tests.simulator.dlms import (
+    PtyPushMeter,
+    PullMeter,
+    encrypted_push_frames,
+    gbt_push_frames,
+    push_apdu,
+    standard_objects,
+)
+from tests.simulator.eredes import PtyHanMeter, single_phase_profile
+from tests.simulator.sml import sml_push_frames
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -203,3 +215,85 @@ async def test_probe_of_silent_port_explains_what_to_check() -> None:
     assert out.count("[FAIL]") >= 5
     assert "silent: nothing came back" in out
     assert "stayed silent in every attempt" in out
+
+
+# --- DLMS/COSEM, SML and E-Redes HAN through the CLI -------------------------------------------------
+
+KEY = "101112131415161718191A1B1C1D1E1F"
+
+
+async def test_read_dlms_push_with_key() -> None:
+    """``--protocol dlms_push --key``: the encrypted push decodes; the JSON shape is unchanged."""
+    async with PtyPushMeter(lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05) as meter:
+        code, out, err = await run_cli(
+            "read", "--port", meter.port, "--protocol", "dlms_push", "--key", KEY, "--json", "--timeout", "5"
+        )
+        assert code == 0, err
+        document = json.loads(out)
+        assert set(document) == {"meter", "registers"}
+        assert document["meter"]["protocol"] == "dlms_push"
+        assert document["registers"]["1-0:1.8.0"] == {"value": 482.939, "unit": "kWh"}
+        code, out, _ = await run_cli(
+            "read", "--port", meter.port, "--protocol", "dlms_push", "--json", "--timeout", "5"
+        )
+    assert code == 4
+    assert json.loads(out)["error"]["key"] == "invalid_key"
+
+
+async def test_read_sml_and_mode_e_and_hdlc() -> None:
+    """SML push, mode E with a password and direct HDLC with a server address."""
+    async with PtyPushMeter(sml_push_frames, period=0.05) as meter:
+        code, out, err = await run_cli("read", "--port", meter.port, "--protocol", "sml", "--json")
+    assert code == 0, err
+    assert json.loads(out)["meter"]["serial"] == "1LGZ0054541129"
+    async with PullMeter(standard_objects(), password=b"secret") as meter:
+        code, out, err = await run_cli(
+            "read", "--port", meter.port, "--protocol", "dlms_mode_e", "--password", "secret", "--json"
+        )
+    assert code == 0, err
+    assert json.loads(out)["registers"]["1-0:1.8.0"] == {"value": 123456.78, "unit": "kWh"}
+    async with PullMeter(standard_objects(), mode_e=False) as meter:
+        code, out, err = await run_cli("read", "--port", meter.port, "--protocol", "dlms_hdlc", "--slave", "1")
+    assert code == 0, err
+    assert "dlms_hdlc at 9600 Bd, checksum crc16" in out
+
+
+async def test_read_eredes_framing_detected_or_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--protocol eredes_han`` detects 8N2 when ``--framing`` is left out; a wrong one fails."""
+    monkeypatch.setattr(variants, "HAN_TIMING", HanSettings(request_pause=0.01, response_timeout=0.3))
+    async with PtyHanMeter(single_phase_profile(two_stop_bits=True)) as meter:
+        code, out, err = await run_cli("read", "--port", meter.port, "--protocol", "eredes_han", "--json")
+        assert code == 0, err
+        assert json.loads(out)["registers"]["0-0:96.14.0"] == {"value": "ponta", "unit": None}
+        code, _, _ = await run_cli(
+            "read", "--port", meter.port, "--protocol", "eredes_han", "--framing", "8N1", "--retries", "0"
+        )
+    assert code == 3
+
+
+async def test_probe_finds_dlms_push_and_suggests_options() -> None:
+    """``probe`` reports a DLMS push; only the CLI's summary carries the options to use."""
+    async with PtyPushMeter(lambda n: gbt_push_frames(push_apdu(n)), period=0.05) as meter:
+        code, out, err = await run_cli("probe", "--port", meter.port, "--json", "--listen", "2")
+    assert code == 0, err
+    report = json.loads(out)
+    assert set(report) == {"port", "attempts", "result", "summary"}
+    assert report["result"]["protocol"] == "dlms_push"
+    assert report["summary"].endswith("Use --protocol dlms_push.")
+
+
+async def test_probe_encrypted_push_needs_key() -> None:
+    """An encrypted push without a key: the probe stops there and says the key is needed."""
+    async with PtyPushMeter(lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05) as meter:
+        code, out, _ = await run_cli("probe", "--port", meter.port, "--listen", "2")
+        assert code == 4
+        assert "encryption key is needed" in out
+        code, out, _ = await run_cli("probe", "--port", meter.port, "--listen", "2", "--key", KEY, "--json")
+    assert code == 0
+    assert json.loads(out)["summary"].endswith("Use --protocol dlms_push --key <key>.")
+
+
+@pytest.mark.parametrize("argv", [["--key", "123"], ["--auth-key", ""], ["--framing", "7E1"]])
+async def test_new_usage_errors_exit_2(argv: list[str]) -> None:
+    """Malformed keys and framings are usage errors."""
+    assert (await run_cli("read", "--port", "x", "--protocol", "dlms_push", *argv))[0] == 2

@@ -42,6 +42,7 @@ from custom_components.landis_gyr_optical.meter.errors import (
 )
 from custom_components.landis_gyr_optical.meter.probe import ProbeAttempt, ProbeReport
 from custom_components.landis_gyr_optical.meter.session import Framing, Protocol, SessionSettings
+from custom_components.landis_gyr_optical.meter.variants import MeterConfig, Variant
 
 from .conftest import METER_SERIAL, PORT, entry_data, make_readout
 
@@ -127,9 +128,9 @@ async def test_manual_port_and_detection(hass: HomeAssistant, mock_read_meter: A
     """No port found: manual entry (validated), then detection shows what it found."""
     report = ProbeReport(
         port="socket://192.0.2.1:8888",
-        attempts=(ProbeAttempt("sign-on", SessionSettings(), b"/?!\r\n", b"/LGZ4", "ok", True),),
+        attempts=(ProbeAttempt("sign-on", MeterConfig(Variant.MODE_C), b"/?!\r\n", b"/LGZ4", "ok", True),),
         readout=make_readout(baud=300),
-        settings=SessionSettings(framing=Framing.SEVEN_E_ONE, fixed_baud=300),
+        settings=MeterConfig(Variant.MODE_C, framing=Framing.SEVEN_E_ONE, fixed_baud=300),
     )
     with (
         patch("custom_components.landis_gyr_optical.config_flow.serialx.list_serial_ports", return_value=[]),
@@ -148,7 +149,7 @@ async def test_manual_port_and_detection(hass: HomeAssistant, mock_read_meter: A
         assert result["description_placeholders"]["identification"] == "LGZ4ZMF100AC.M27"
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert probe.call_args.kwargs == {"address": "42", "max_baud": 9600}
+    assert probe.call_args.kwargs == {"address": "42", "max_baud": 9600, "listen_time": 12.0}
     data = result["data"]
     assert (data[CONF_PORT], data[CONF_PROTOCOL], data["address"], data["fixed_baud"]) == (
         "socket://192.0.2.1:8888",
@@ -408,3 +409,36 @@ async def test_meter_without_serial(hass: HomeAssistant, mock_read_meter: AsyncM
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == "LGZ-ZMF100AC.M27"
     assert result["data"][CONF_USB_ID] is None
+
+
+async def test_detection_reports_refused_registers(hass: HomeAssistant, mock_ports: list[Any]) -> None:
+    """A HAN meter found by detection that refuses its registers: the form says so."""
+    from custom_components.landis_gyr_optical.meter.eredes import BY_ADDRESS
+    from custom_components.landis_gyr_optical.meter.eredes_client import RegisterNotEnabledError
+
+    refused = RegisterNotEnabledError([BY_ADDRESS[0x0016]])
+    attempts = (
+        ProbeAttempt("sign-on", None, b"", b"", "silent", False, NoAnswerError("silent")),
+        ProbeAttempt("han", MeterConfig(Variant.EREDES_HAN), b"", b"", str(refused), False, refused),
+    )
+    report = ProbeReport(PORT, attempts, None, None)
+    assert report.summary.startswith("A meter answered, but: the meter refuses")
+    with patch("custom_components.landis_gyr_optical.config_flow.probe", AsyncMock(return_value=report)):
+        result = await _start_at_protocol(hass)
+        result = await _read(hass, result, _protocol_input("auto"))
+    assert result["step_id"] == "protocol"
+    assert result["errors"] == {"base": "register_not_enabled"}
+
+
+async def test_options_of_han_entry(hass: HomeAssistant) -> None:
+    """A HAN entry: 30 s default, no rate, the minimum is the estimated poll time."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="h", data=entry_data(protocol="eredes_han", framing="8N1"))
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert list(result["data_schema"].schema) == [CONF_SCAN_INTERVAL, CONF_MAX_POWER_KW]
+    assert result["description_placeholders"] == {"minimum": "10"}
+    with patch("custom_components.landis_gyr_optical.async_setup_entry", return_value=True):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_MAX_POWER_KW: 20}
+        )
+    assert entry.options == {CONF_SCAN_INTERVAL: 30, CONF_MAX_POWER_KW: 20}

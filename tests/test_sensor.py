@@ -172,3 +172,37 @@ def test_describe_units() -> None:
     (text,) = parse_data_block("C.90.9(ABC)")
     assert describe(text.obis, text) is None
     assert describe(ObisCode.parse("1.8.0*12"), watts) is None
+
+
+async def test_first_total_confirmed_soon(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    mock_read_meter: AsyncMock,
+) -> None:
+    """A new meter's first total is confirmed by a read a few seconds later, not a full interval later."""
+    await _setup(hass, mock_config_entry)
+    coordinator = mock_config_entry.runtime_data
+    assert hass.states.get(ENERGY_IMPORT).state == STATE_UNKNOWN
+    # The readout took 2.25 s: the confirming read follows after it plus a 2 s pause (5 s at least).
+    assert coordinator.update_interval == timedelta(seconds=5)
+    await _poll(hass, freezer, 4)
+    assert mock_read_meter.await_count == 1
+    await _poll(hass, freezer, 1)
+    assert mock_read_meter.await_count == 2
+    assert hass.states.get(ENERGY_IMPORT).state == "219.252"
+    assert coordinator.update_interval == timedelta(seconds=60)
+    await _poll(hass, freezer, 30)
+    assert mock_read_meter.await_count == 2
+
+
+def test_numeric_tariff_indicator_is_no_enum() -> None:
+    """DSMR's numeric 0-0:96.14.0 is a plain register; E-Redes tariff names are the ENUM sensor."""
+    (numeric,) = parse_data_block("0-0:96.14.0(0002)")
+    description, _ = describe(numeric.obis, numeric)
+    assert description.key == "register"
+    from custom_components.landis_gyr_optical.meter.datasets import Register, Value
+
+    named = Register(ObisCode.parse("0-0:96.14.0"), "ponta", (Value("ponta"),))
+    description, _ = describe(named.obis, named)
+    assert (description.key, description.device_class) == ("active_tariff", SensorDeviceClass.ENUM)

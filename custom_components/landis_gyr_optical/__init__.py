@@ -1,4 +1,4 @@
-"""Landis+Gyr optical meter reader: IEC 62056-21 meters through an optical head."""
+"""Landis+Gyr optical meter reader: IEC 62056-21, DLMS/COSEM, SML and E-Redes HAN meters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN, ISSUE_READ_FAILURES, STORAGE_VERSION
+from .const import DOMAIN, ISSUE_READ_FAILURES, ISSUE_REGISTER_NOT_ENABLED, STORAGE_VERSION
 from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator
 from .meter.errors import MeterError
 
@@ -46,6 +46,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: LandisGyrConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: LandisGyrConfigEntry) -> None:
-    """Drop the repair issue and the stored references of a removed meter."""
-    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_READ_FAILURES}_{entry.entry_id}")
+    """Drop the repair issues and the stored references of a removed meter."""
+    for issue in (ISSUE_READ_FAILURES, ISSUE_REGISTER_NOT_ENABLED):
+        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")
     await Store[dict[str, object]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()

@@ -1,5 +1,10 @@
 """Troubleshooting CLI: ``python -m custom_components.landis_gyr_optical read|probe``.
 
+``read --protocol`` takes ``auto`` and every variant (IEC modes, ``dlms_push``,
+``dlms_mode_e``, ``dlms_hdlc``, ``sml``, ``eredes_han``); ``--key`` / ``--auth-key`` (32 hex
+digits) decrypt DLMS pushes, ``--password`` and ``--slave`` address DLMS pull and HAN meters,
+``--framing`` sets the HAN line (detected when left out).
+
 Contract (scripts rely on it):
 - ``read --json`` prints exactly one JSON object on stdout: ``{"meter": {...}, "registers":
   {"1-0:1.8.0": {"value": 12345.678, "unit": "kWh"}, ...}}`` keyed by normalised OBIS code
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 import json
 import logging
@@ -21,11 +27,13 @@ import sys
 from typing import TextIO
 
 from .meter.client import read_meter
+from .meter.eredes_client import probe_eredes
 from .meter.errors import MeterError, NoAnswerError, PortError, ProtocolError
 from .meter.messages import BAUD_MODE_C, MAX_ADDRESS_LENGTH
 from .meter.probe import DEFAULT_LISTEN_TIME, ProbeAttempt, ProbeReport, probe
 from .meter.readout import Readout, printable
-from .meter.session import Protocol, SessionSettings
+from .meter.session import Framing, Protocol, SessionSettings
+from .meter.variants import DEFAULT_PUSH_TIMEOUT, KeyFormatError, MeterConfig, MeterReader, Variant, parse_key
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -38,17 +46,29 @@ def _address(value: str) -> str:
     return value
 
 
+def _key(value: str) -> bytes:
+    try:
+        key = parse_key(value)
+    except KeyFormatError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    if key is None:
+        raise argparse.ArgumentTypeError("an empty key")
+    return key
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m custom_components.landis_gyr_optical",
-        description="Read or probe an IEC 62056-21 meter through an optical head.",
+        description="Read or probe a meter (IEC 62056-21, DLMS/COSEM, SML, E-Redes HAN).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     rates = sorted(BAUD_MODE_C.values())
 
     read = commands.add_parser("read", help="read the meter once and print its registers")
     read.add_argument("--port", required=True, help="tty path, /dev/serial/by-id/..., socket://, rfc2217://")
-    read.add_argument("--protocol", choices=[p.value for p in Protocol], default=Protocol.AUTO.value)
+    read.add_argument(
+        "--protocol", choices=[Protocol.AUTO.value, *(v.value for v in Variant)], default=Protocol.AUTO.value
+    )
     read.add_argument("--baud-max", type=int, choices=rates, default=19200, help="highest rate to negotiate")
     read.add_argument("--address", type=_address, default="", help="device address for the sign-on")
     read.add_argument("--wake-up", action="store_true", help="send the battery wake-up sequence first")
@@ -57,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     read.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
     read.add_argument("--retries", type=int, default=2, help="attempts after a failed one (rate steps down)")
+    read.add_argument("--key", type=_key, default=None, help="DLMS encryption key (32 hex digits)")
+    read.add_argument("--auth-key", type=_key, default=None, help="DLMS authentication key (32 hex digits)")
+    read.add_argument("--password", default=None, help="DLMS low-level password (dlms_mode_e, dlms_hdlc)")
+    read.add_argument("--slave", type=int, default=1, help="HAN slave id or DLMS server address (default 1)")
+    read.add_argument(
+        "--framing", choices=[Framing.EIGHT_N_ONE.value, Framing.EIGHT_N_TWO.value], default=None,
+        help="HAN line framing (detected when left out)",
+    )
     read.add_argument("--json", action="store_true", help="print one JSON object")
     read.add_argument("--trace", action="store_true", help="print the wire trace to stderr")
 
@@ -67,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     probe_cmd.add_argument(
         "--listen", type=float, default=DEFAULT_LISTEN_TIME, help="seconds per push listen"
     )
+    probe_cmd.add_argument("--key", type=_key, default=None, help="DLMS encryption key for encrypted pushes")
+    probe_cmd.add_argument("--auth-key", type=_key, default=None)
     probe_cmd.add_argument("--timeout", type=float, default=None)
     probe_cmd.add_argument("--json", action="store_true")
     return parser
@@ -145,20 +175,47 @@ def _probe_json(report: ProbeReport) -> dict[str, object]:
             "baud": report.readout.baud,
             "identification": str(report.readout.identification),
         },
-        "summary": report.summary,
+        "summary": _summary(report),
     }
 
 
+def _summary(report: ProbeReport) -> str:
+    """Return the probe's summary and, when a variant worked, the options that read it this way."""
+    if report.settings is None or report.readout is None:
+        return report.summary
+    return f"{report.summary} Use {' '.join(report.settings.cli_arguments())}."
+
+
 async def _read(args: argparse.Namespace) -> Readout:
-    settings = SessionSettings(
-        protocol=Protocol(args.protocol),
+    async with asyncio.timeout(args.timeout):
+        if args.protocol == Protocol.AUTO:
+            settings = SessionSettings(
+                address=args.address, max_baud=args.baud_max, wake_up=args.wake_up, fixed_baud=args.remote_baud
+            )
+            return await read_meter(args.port, settings, retries=max(args.retries, 0))
+        config = _config(args)
+        if config.variant is Variant.EREDES_HAN and args.framing is None:
+            return (await probe_eredes(args.port, config.han_settings()))[1]
+        return await MeterReader(args.port, config, retries=max(args.retries, 0)).read_once()
+
+
+def _config(args: argparse.Namespace) -> MeterConfig:
+    variant = Variant(args.protocol)
+    config = MeterConfig(
+        variant,
         address=args.address,
         max_baud=args.baud_max,
         wake_up=args.wake_up,
         fixed_baud=args.remote_baud,
+        key=args.key,
+        authentication_key=args.auth_key,
+        password=args.password.encode() if args.password else None,
+        slave=args.slave,
+        push_timeout=args.timeout or DEFAULT_PUSH_TIMEOUT,
     )
-    async with asyncio.timeout(args.timeout):
-        return await read_meter(args.port, settings, retries=max(args.retries, 0))
+    if not variant.iec:
+        config = replace(config, framing=Framing(args.framing or Framing.EIGHT_N_ONE))
+    return config
 
 
 def _fail(err: MeterError, as_json: bool, out: TextIO, errout: TextIO) -> int:
@@ -203,6 +260,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, errout:
                 address=args.address,
                 max_baud=args.baud_max,
                 listen_time=args.listen,
+                key=args.key,
+                authentication_key=args.auth_key,
                 on_attempt=show,
             )
 
@@ -213,7 +272,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, errout:
     if args.json:
         print(json.dumps(_probe_json(report)), file=out)
     else:
-        print(report.summary, file=out)
+        print(_summary(report), file=out)
     if report.ok:
         return EXIT_OK
     if any(isinstance(attempt.error, PortError) for attempt in report.attempts):

@@ -19,6 +19,10 @@ CONF_USB_ID: Final = "usb_id"
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_MAX_POWER_KW: Final = "max_power_kw"
 CONF_ADVANCED: Final = "advanced"
+CONF_KEY: Final = "key"
+CONF_AUTHENTICATION_KEY: Final = "authentication_key"
+CONF_PASSWORD: Final = "password"  # noqa: S105  # the option's name, not a secret
+CONF_SLAVE: Final = "slave"
 
 MANUAL_PORT: Final = "manual"
 """Port-list choice that leads to the free-text port step."""
@@ -26,6 +30,12 @@ URL_SCHEMES: Final = ("socket://", "rfc2217://", "esphome://")
 
 DEFAULT_MAX_BAUD: Final = 19200
 DEFAULT_SCAN_INTERVAL: Final = 60
+DEFAULT_SCAN_INTERVALS: Final = {"eredes_han": 30}
+"""Poll intervals that differ from the default: a HAN poll takes 6-8 s (a pause between requests)."""
+ESTIMATED_HAN_POLL: Final = 10
+"""Seconds of a HAN poll before one was measured (8 requests, each followed by a 1 s pause)."""
+CONFIRM_PAUSE: Final = 2.0
+"""Seconds between a read whose first total awaits confirmation and the confirming read."""
 DEFAULT_MAX_POWER_KW: Final = 60.0
 MIN_SCAN_INTERVAL: Final = 5
 """Never poll faster than this, whatever the line time (the optical port needs rest)."""
@@ -45,3 +55,4 @@ STORAGE_VERSION: Final = 1
 SAVE_DELAY: Final = 10
 
 ISSUE_READ_FAILURES: Final = "read_failures"
+ISSUE_REGISTER_NOT_ENABLED: Final = "register_not_enabled"

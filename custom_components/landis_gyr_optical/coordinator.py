@@ -1,4 +1,4 @@
-"""Reads the meter (polled) or listens to it (mode D push) and guards what reaches entities."""
+"""Reads the meter (polled variants) or listens to it (push variants) and guards what reaches entities."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 import logging
+import math
 import os
 import time
 from typing import Any
@@ -22,33 +23,44 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_ADDRESS,
+    CONF_AUTHENTICATION_KEY,
     CONF_FIXED_BAUD,
     CONF_FRAMING,
+    CONF_KEY,
     CONF_MAX_BAUD,
     CONF_MAX_POWER_KW,
+    CONF_PASSWORD,
     CONF_PORT,
     CONF_PROTOCOL,
     CONF_SCAN_INTERVAL,
+    CONF_SLAVE,
     CONF_WAKE_UP,
+    CONFIRM_PAUSE,
     DEFAULT_MAX_BAUD,
     DEFAULT_MAX_POWER_KW,
     DEFAULT_SCAN_INTERVAL,
+    DEFAULT_SCAN_INTERVALS,
     DOMAIN,
     FAILURES_BEFORE_ISSUE,
     ISSUE_READ_FAILURES,
+    ISSUE_REGISTER_NOT_ENABLED,
     LOGGER,
+    MIN_SCAN_INTERVAL,
     PUSH_BACKOFF,
     PUSH_ERROR_PAUSE,
     SAVE_DELAY,
     STORAGE_VERSION,
 )
-from .meter.client import effective_settings, read_meter, run_session
+from .meter.client import read_meter, run_session
+from .meter.eredes import BY_ADDRESS
+from .meter.eredes_client import RegisterNotEnabledError
 from .meter.errors import ChecksumError, MeterError, PortError
-from .meter.guard import TotalGuard, is_energy_unit
+from .meter.guard import TotalGuard, Verdict, is_energy_unit
 from .meter.link import Link, describe_port
 from .meter.obis import ObisCode
 from .meter.readout import Readout
-from .meter.session import Framing, Protocol, SessionSettings
+from .meter.session import Framing
+from .meter.variants import MeterConfig, MeterReader, Variant
 
 type LandisGyrConfigEntry = ConfigEntry[LandisGyrCoordinator]
 
@@ -98,18 +110,32 @@ class ReadStats:
     errors_by_key: dict[str, int] = field(default_factory=dict)
 
 
-def settings_from_entry(entry: ConfigEntry) -> SessionSettings:
-    """Map the entry's data and options onto the session settings."""
+def config_from_entry(entry: ConfigEntry) -> MeterConfig:
+    """Map the entry's data and options onto the meter's configuration."""
     data, options = entry.data, entry.options
     fixed = data.get(CONF_FIXED_BAUD)
-    return SessionSettings(
-        protocol=Protocol(data.get(CONF_PROTOCOL, Protocol.AUTO)),
+    password = data.get(CONF_PASSWORD)
+    return MeterConfig(
+        variant=Variant(data.get(CONF_PROTOCOL, Variant.MODE_C)),
         address=data.get(CONF_ADDRESS, ""),
         max_baud=int(options.get(CONF_MAX_BAUD, data.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))),
         wake_up=bool(data.get(CONF_WAKE_UP, False)),
         framing=Framing(data.get(CONF_FRAMING, Framing.SEVEN_E_ONE)),
         fixed_baud=int(fixed) if fixed else None,
+        key=_key(data.get(CONF_KEY)),
+        authentication_key=_key(data.get(CONF_AUTHENTICATION_KEY)),
+        password=password.encode() if password else None,
+        slave=int(data.get(CONF_SLAVE, 1)),
     )
+
+
+def _key(text: str | None) -> bytes | None:
+    return bytes.fromhex(text) if text else None
+
+
+def default_scan_interval(variant: str) -> int:
+    """Seconds between polls unless the user chose otherwise."""
+    return DEFAULT_SCAN_INTERVALS.get(variant, DEFAULT_SCAN_INTERVAL)
 
 
 def is_total(obis: ObisCode, value: object, unit: str | None) -> bool:
@@ -135,17 +161,19 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
     def __init__(self, hass: HomeAssistant, entry: LandisGyrConfigEntry) -> None:
         """Set up from the entry; nothing is read until the first refresh or ``async_start``."""
         self.port: str = entry.data[CONF_PORT]
-        self.settings = effective_settings(self.port, settings_from_entry(entry))
-        self.push = self.settings.protocol is Protocol.MODE_D
-        interval = None
+        self.config = config_from_entry(entry)
+        self.reader = MeterReader(self.port, self.config, read_iec=read_meter, listen_iec=run_session)
+        self.push = self.config.push
+        self.poll_interval: timedelta | None = None
         if not self.push:
-            interval = timedelta(seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
+            seconds = entry.options.get(CONF_SCAN_INTERVAL, default_scan_interval(self.config.variant))
+            self.poll_interval = timedelta(seconds=seconds)
         super().__init__(
             hass,
             _COORDINATOR_LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {describe_port(self.port)}",
-            update_interval=interval,
+            update_interval=self.poll_interval,
         )
         self.guard = TotalGuard(float(entry.options.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW)))
         self.stats = ReadStats()
@@ -154,11 +182,17 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
         self._push_task: asyncio.Task[None] | None = None
         self._link: Link | None = None
         self._unavailable_logged = False
+        self._held_first = False
 
     @property
     def issue_id(self) -> str:
         """The repair issue of this entry."""
         return f"{ISSUE_READ_FAILURES}_{self.config_entry.entry_id}"
+
+    @property
+    def access_issue_id(self) -> str:
+        """The repair issue about HAN registers the meter refuses."""
+        return f"{ISSUE_REGISTER_NOT_ENABLED}_{self.config_entry.entry_id}"
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -170,7 +204,7 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
 
     async def async_check_port(self) -> None:
         """Open and close the port once (push set-up must fail early if the port is wrong)."""
-        link = Link(self.port, self.settings.initial_line)
+        link = Link(self.port, self.reader.line)
         try:
             await link.open()
         finally:
@@ -217,25 +251,62 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
                 raise UpdateFailed(translation_domain=DOMAIN, translation_key="waiting_for_push")
             return self.data
         async with self._read_lock:
+            han = self.reader.han
+            if han is not None and self._access_issue_raised():
+                # Ask again for what was refused: the repair issue clears once E-Redes enabled it.
+                han.denied.clear()
             started = time.monotonic()
             try:
-                readout = await read_meter(self.port, self.settings)
+                readout = await self.reader.poll()
+            except RegisterNotEnabledError as err:
+                self._sync_access_issue([register.label for register in err.registers])
+                raise await self._failed(err) from err
             except MeterError as err:
                 raise await self._failed(err) from err
-            return self._accepted(readout, time.monotonic() - started)
+            if han is not None:
+                self._sync_access_issue([BY_ADDRESS[address].label for address in sorted(han.denied)])
+            data = self._accepted(readout, time.monotonic() - started)
+            self.update_interval = self._next_interval(data.duration)
+            return data
+
+    def _next_interval(self, duration: float) -> timedelta | None:
+        """Read again soon while a new total awaits its confirming read, else at the interval."""
+        interval = self.poll_interval
+        if not self._held_first or interval is None:
+            return interval
+        soon = max(MIN_SCAN_INTERVAL, math.ceil(duration + CONFIRM_PAUSE))
+        return min(interval, timedelta(seconds=soon))
+
+    def _access_issue_raised(self) -> bool:
+        return ir.async_get(self.hass).async_get_issue(DOMAIN, self.access_issue_id) is not None
+
+    def _sync_access_issue(self, refused: list[str]) -> None:
+        """Raise (or clear) the issue naming the HAN registers the meter refuses."""
+        if not refused:
+            ir.async_delete_issue(self.hass, DOMAIN, self.access_issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self.access_issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_REGISTER_NOT_ENABLED,
+            translation_placeholders={"title": self.config_entry.title, "registers": ", ".join(refused)},
+        )
 
     # --- push --------------------------------------------------------------------------------
 
     async def _push_loop(self) -> None:
         backoff = PUSH_BACKOFF[0]
         while True:
-            link = self._link = Link(self.port, self.settings.initial_line)
+            link = self._link = Link(self.port, self.reader.line)
             try:
                 await link.open()
                 while True:
                     started = time.monotonic()
                     try:
-                        readout = await run_session(link, self.settings)
+                        readout = await self.reader.listen(link)
                     except PortError:
                         raise
                     except MeterError as err:
@@ -262,12 +333,14 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
         at = now.timestamp()
         verified = readout.checksum != "none"
         values: dict[ObisCode, Decimal | str | None] = {}
+        self._held_first = False
         for obis, register in readout.current.items():
             value = register.value
             if is_total(obis, value, register.unit):
                 assert isinstance(value, Decimal)
                 key = str(obis)
                 verdict = self.guard.check(key, value, register.unit or DEFAULT_TOTAL_UNIT, at, verified=verified)
+                self._held_first |= verdict is Verdict.HELD_FIRST
                 if not verdict.published:
                     LOGGER.debug("%s: %s %s held back (%s)", self.name, key, value, verdict)
                     published = self.guard.published(key)

@@ -1,4 +1,4 @@
-"""Diagnostics: what was read, how, and what the spike guard held back (serials redacted)."""
+"""Diagnostics: what was read, how, and what the spike guard held back (serials and keys redacted)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_ADDRESS, CONF_PORT, CONF_USB_ID
+from .const import CONF_ADDRESS, CONF_AUTHENTICATION_KEY, CONF_KEY, CONF_PASSWORD, CONF_PORT, CONF_USB_ID
 from .coordinator import LandisGyrConfigEntry
 from .meter.readout import Readout, printable
 from .sensor import SERIAL_CODES
 
 REDACTED = "**REDACTED**"
-TO_REDACT = {CONF_ADDRESS, CONF_USB_ID, CONF_PORT, "serial", "serial_number", "unique_id", "title"}
+SECRETS = (CONF_KEY, CONF_AUTHENTICATION_KEY, CONF_PASSWORD)
+TO_REDACT = {CONF_ADDRESS, CONF_USB_ID, CONF_PORT, *SECRETS, "serial", "serial_number", "unique_id", "title"}
 
 
 def _port_kind(port: str) -> str:
@@ -71,6 +72,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: LandisG
                 secrets.add(register.text)
         if entry.data.get(CONF_ADDRESS):
             secrets.add(entry.data[CONF_ADDRESS])
+    # A low-level password travels in clear in the association request of the trace.
+    secrets.update(str(entry.data[name]) for name in SECRETS if entry.data.get(name))
     stats = coordinator.stats
     return {
         "entry": {

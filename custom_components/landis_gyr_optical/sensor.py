@@ -39,7 +39,9 @@ PARALLEL_UPDATES = 0
 _ENERGY_UNITS = (UnitOfEnergy.KILO_WATT_HOUR, UnitOfEnergy.WATT_HOUR, UnitOfEnergy.MEGA_WATT_HOUR)
 _REACTIVE_ENERGY_UNITS = (UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR, UnitOfReactiveEnergy.VOLT_AMPERE_REACTIVE_HOUR)
 _POWER_UNITS = (UnitOfPower.KILO_WATT, UnitOfPower.WATT, UnitOfPower.MEGA_WATT)
-SERIAL_CODES = frozenset(ObisCode.parse(code) for code in ("0-0:96.1.0", "C.1.0", "0.0.0"))
+SERIAL_CODES = frozenset(
+    ObisCode.parse(code) for code in ("0-0:96.1.0", "C.1.0", "0.0.0", "1-0:0.0.9", "1-0:96.1.0")
+)
 """Registers that carry the meter's serial number: device information, never entities."""
 
 
@@ -100,6 +102,19 @@ def _diagnostic(key: str) -> ObisSensorEntityDescription:
     )
 
 
+def _counter(key: str) -> ObisSensorEntityDescription:
+    return ObisSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+    )
+
+
+TARIFFS = ("vazio", "ponta", "cheias")
+"""States of the active tariff of an E-Redes meter (off-peak, peak, shoulder)."""
+
+
 def _table() -> dict[str, ObisSensorEntityDescription]:
     table: dict[str, ObisSensorEntityDescription] = {
         "1.8.0": _energy("energy_import"),
@@ -119,9 +134,31 @@ def _table() -> dict[str, ObisSensorEntityDescription]:
         "0.9.1": _diagnostic("meter_time"),
         "0.9.2": _diagnostic("meter_date"),
         "0.2.0": _diagnostic("firmware"),
+        "1.0.0": _diagnostic("meter_clock"),
+        "96.1.1": _diagnostic("model"),
+        "96.7.21": _counter("power_failures"),
+        "96.7.9": _counter("long_power_failures"),
+        "90.7.0": _measurement("current_sum", SensorDeviceClass.CURRENT, (UnitOfElectricCurrent.AMPERE,), precision=2),
+        "96.14.0": ObisSensorEntityDescription(
+            key="active_tariff",
+            translation_key="active_tariff",
+            device_class=SensorDeviceClass.ENUM,
+            options=list(TARIFFS),
+        ),
     }
+    for quadrant, c in (("I", "5"), ("II", "6"), ("III", "7"), ("IV", "8")):
+        table[f"{c}.8.0"] = _energy("reactive_energy_quadrant", reactive=True, quadrant=quadrant)
+    for tariff in "123456":
+        table[f"17.0.{tariff}"] = ObisSensorEntityDescription(
+            key="power_threshold",
+            translation_key="power_threshold",
+            device_class=SensorDeviceClass.APPARENT_POWER,
+            units=(UnitOfApparentPower.VOLT_AMPERE, UnitOfApparentPower.KILO_VOLT_AMPERE),
+            entity_category=EntityCategory.DIAGNOSTIC,
+            placeholders={"tariff": tariff},
+        )
     for direction, c in (("import", "1"), ("export", "2")):
-        for tariff in "1234":
+        for tariff in "123456":
             table[f"{c}.8.{tariff}"] = _energy(f"energy_{direction}_tariff", tariff=tariff)
         table[f"{c}.6.0"] = ObisSensorEntityDescription(
             key=f"maximum_demand_{direction}",
@@ -146,11 +183,21 @@ def _table() -> dict[str, ObisSensorEntityDescription]:
         table[f"{c}.7.0"] = _measurement(
             "voltage_phase", SensorDeviceClass.VOLTAGE, (UnitOfElectricPotential.VOLT,), precision=1, phase=phase
         )
+    for c, phase in (("33", "L1"), ("53", "L2"), ("73", "L3")):
+        table[f"{c}.7.0"] = _measurement(
+            "power_factor_phase", SensorDeviceClass.POWER_FACTOR, (None,), precision=2, phase=phase
+        )
     return table
 
 
 DESCRIPTIONS = _table()
-"""Known registers by ``C.D.E`` (value groups A 0 and 1)."""
+"""Known registers by ``C.D.E`` (value groups A 0 and 1, channel B 0)."""
+
+CHANNEL_DESCRIPTIONS = {
+    "1-1:0.2.0": _diagnostic("firmware_application"),
+    "1-2:0.2.0": _diagnostic("firmware_communication"),
+}
+"""Known registers of other channels, by full code (E-Redes firmware versions)."""
 
 GENERIC = ObisSensorEntityDescription(
     key="register", translation_key="register", state_class=SensorStateClass.MEASUREMENT,
@@ -202,6 +249,10 @@ def describe(obis: ObisCode, register: Register) -> tuple[ObisSensorEntityDescri
     if obis.is_history or obis in SERIAL_CODES:
         return None
     description = DESCRIPTIONS.get(obis.short) if obis.a in (0, 1) and obis.b == 0 else None
+    description = description or CHANNEL_DESCRIPTIONS.get(str(obis))
+    if description is not None and description.options is not None and register.value not in description.options:
+        # A numeric tariff indicator (DSMR's 0-0:96.14.0) is no E-Redes tariff name.
+        description = None
     if description is not None:
         if register.unit is None:
             return description, description.units[0]
@@ -279,10 +330,14 @@ class RegisterSensor(LandisGyrEntity, SensorEntity):
     def native_value(self) -> Decimal | str | None:
         """The value after the spike guard (a held total keeps the last published one)."""
         data = self.coordinator.data
-        if self.entity_description.as_text:
+        description = self.entity_description
+        if description.as_text:
             register = data.readout.current.get(self.obis)
             return register.text if register is not None else None
-        return data.values.get(self.obis)
+        value = data.values.get(self.obis)
+        if description.options is not None and value not in description.options:
+            return None
+        return value
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:

@@ -7,20 +7,32 @@ complete, verified readout ends the probe; its settings are what the user should
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 import time
 
 from .client import SessionClock, effective_settings, run_session
+from .dlms import DecryptionError
+from .dlms_client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode_e, read_dlms_push
+from .eredes_client import probe_eredes
 from .errors import MeterError, NoAnswerError, PortError
 from .link import Link, can_switch_rate, describe_port
-from .messages import MODE_D_BAUD
+from .messages import MODE_D_BAUD, Identification
 from .readout import Direction, Readout, TraceEntry, printable
 from .session import Framing, LineSettings, Protocol, SessionSettings
+from .sml import START as SML_START
+from .sml_client import read_sml_push
+from .variants import MeterConfig, Variant
 
 DEFAULT_LISTEN_TIME = 12.0
-"""Seconds to listen for a push: P1 and SML meters send every 1-10 s."""
+"""Seconds to listen for a mode D or P1 push (they come every 1-10 s)."""
+SNIFF_TIME = 3.0
+"""Seconds to listen at 9600 Bd 8N1 for the first bytes of a DLMS/COSEM or SML push."""
+HDLC_FRAME_TIMEOUT = 1.5
+"""Seconds a meter that starts in HDLC gets to answer the SNRM."""
 _MAX_RAW = 512
+CREDENTIAL_ERRORS = frozenset({"invalid_key", "association_rejected", "register_not_enabled"})
+"""Error keys that mean the meter was found but refuses (or needs) something from the user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +40,7 @@ class ProbeAttempt:
     """One variant tried, with the evidence."""
 
     name: str
-    settings: SessionSettings | None
+    settings: MeterConfig | None
     sent: bytes
     received: bytes
     verdict: str
@@ -57,30 +69,24 @@ class ProbeReport:
     port: str
     attempts: tuple[ProbeAttempt, ...]
     readout: Readout | None
-    settings: SessionSettings | None
+    settings: MeterConfig | None
 
     @property
     def summary(self) -> str:
-        """One paragraph for the user: what to configure, or what to check."""
+        """One paragraph for the user, in any interface: what answered, or what to check."""
         if self.readout is not None and self.settings is not None:
             readout = self.readout
-            how = (
-                "listening for its pushes"
-                if self.settings.protocol is Protocol.MODE_D
-                else "sign-on at 300 Bd"
-            )
             return (
                 f"The meter ({readout.manufacturer or readout.identification.flag_id}, "
-                f"{readout.identification}) speaks {readout.protocol.replace('_', ' ')}: {how} "
-                f"{self.settings.framing}, readout at {readout.baud} Bd with "
-                f"{len(readout.registers)} data sets. Use --protocol {readout.protocol}"
-                + (f" --address {self.settings.address}" if self.settings.address else "")
-                + (" --wake-up" if self.settings.wake_up else "")
-                + "."
+                f"{readout.identification}) answered to {self.settings.describe()}: readout at "
+                f"{readout.baud} Bd with {len(readout.registers)} data sets."
             )
-        if any(isinstance(attempt.error, PortError) for attempt in self.attempts):
-            failed = next(a for a in self.attempts if isinstance(a.error, PortError))
+        failed = next((a for a in self.attempts if isinstance(a.error, PortError)), None)
+        if failed is not None:
             return f"The port could not be used: {failed.error}."
+        needs = self.needs_credentials
+        if needs is not None:
+            return f"A meter answered, but: {needs.verdict}."
         if any(attempt.received for attempt in self.attempts):
             return (
                 "Bytes came back but no attempt produced a complete, verified readout. "
@@ -99,6 +105,13 @@ class ProbeReport:
         """Whether a working variant was found."""
         return self.readout is not None
 
+    @property
+    def needs_credentials(self) -> ProbeAttempt | None:
+        """The attempt that found a meter needing a key or refusing registers, if any."""
+        return next(
+            (a for a in self.attempts if a.error is not None and a.error.key in CREDENTIAL_ERRORS), None
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class _Variant:
@@ -109,7 +122,7 @@ class _Variant:
 def variants(
     port: str, *, address: str = "", max_baud: int = 19200, listen_time: float = DEFAULT_LISTEN_TIME
 ) -> list[_Variant]:
-    """Return the variants to try on ``port``, most likely first."""
+    """Return the IEC 62056-21 variants to try on ``port``, most likely first."""
     base = SessionSettings(max_baud=max_baud)
     found: list[_Variant] = []
     if address:
@@ -141,35 +154,84 @@ def variants(
     return found
 
 
+ATTEMPTS_BEYOND_IEC = 5
+"""Attempts ``probe`` makes besides ``variants()``: mode E, pushes at 9600 Bd, HDLC, HAN 8N1/8N2."""
+
+type _Step = Callable[[], Awaitable[tuple[ProbeAttempt, Readout | None]]]
+
+
 async def probe(
     port: str,
     *,
     address: str = "",
     max_baud: int = 19200,
     listen_time: float = DEFAULT_LISTEN_TIME,
+    key: bytes | None = None,
+    authentication_key: bytes | None = None,
     on_attempt: Callable[[ProbeAttempt], None] | None = None,
 ) -> ProbeReport:
-    """Try each variant until one yields a verified readout; never raises a ``MeterError``."""
+    """Try each variant until one yields a verified readout; never raises a ``MeterError``.
+
+    Order, most common meter first, cheap attempts before long listens: the IEC sign-on
+    (mode E right after it when the identification announces HDLC), 3 s of listening at
+    9600 Bd 8N1 for DLMS/COSEM or SML pushes, the remaining sign-ons, mode D, direct HDLC,
+    E-Redes HAN (8N1, then 8N2), and DSMR P1 last.
+    """
+    iec = variants(port, address=address, max_baud=max_baud, listen_time=listen_time)
+    sign_ons = [variant for variant in iec if variant.settings.protocol is Protocol.AUTO]
+    listens = [variant for variant in iec if variant.settings.protocol is Protocol.MODE_D]
+    first, later = sign_ons[: 2 if address else 1], sign_ons[2 if address else 1 :]
+    steps: list[_Step] = [_bind(_try, port, variant) for variant in first]
+    steps.append(lambda: _listen_binary(port, listen_time, key, authentication_key))
+    steps += [_bind(_try, port, variant) for variant in later]
+    steps.append(_bind(_try, port, listens[0]))
+    steps.append(lambda: _try_hdlc(port))
+    steps.append(lambda: _try_han(port))
+    steps += [_bind(_try, port, variant) for variant in listens[1:]]
+
     attempts: list[ProbeAttempt] = []
-    for variant in variants(port, address=address, max_baud=max_baud, listen_time=listen_time):
-        attempt, readout = await _try(port, variant)
+    mode_e_tried = False
+    while steps:
+        attempt, readout = await steps.pop(0)()
         attempts.append(attempt)
         if on_attempt is not None:
             on_attempt(attempt)
         if readout is not None:
             return ProbeReport(describe_port(port), tuple(attempts), readout, attempt.settings)
-        if isinstance(attempt.error, PortError):
+        if isinstance(attempt.error, PortError) or (
+            attempt.error is not None and attempt.error.key in CREDENTIAL_ERRORS
+        ):
+            # A port that fails, or a meter found that needs a key or refuses registers: stop.
             break
-    if can_switch_rate(port):
-        attempt = await _listen_binary(port, listen_time)
-        attempts.append(attempt)
-        if on_attempt is not None:
-            on_attempt(attempt)
+        if not mode_e_tried and _announces_mode_e(attempt.received):
+            mode_e_tried = True
+            steps.insert(0, lambda: _try_mode_e(port, address, max_baud))
     return ProbeReport(describe_port(port), tuple(attempts), None, None)
+
+
+def _bind(
+    function: Callable[[str, _Variant], Awaitable[tuple[ProbeAttempt, Readout | None]]], port: str, variant: _Variant
+) -> _Step:
+    return lambda: function(port, variant)
+
+
+def _announces_mode_e(received: bytes) -> bool:
+    r"""Whether an answer holds an identification with ``\2`` (the meter offers mode E)."""
+    start = received.find(b"/")
+    end = received.find(b"\r\n", start)
+    if start < 0 or end < 0:
+        return False
+    try:
+        return Identification.parse(received[start : end + 2]).hdlc_capable
+    except (MeterError, ValueError):
+        return False
 
 
 async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | None]:
     settings = effective_settings(port, variant.settings)
+    config = MeterConfig.from_session(
+        settings, Variant.MODE_D if settings.protocol is Protocol.MODE_D else None
+    )
     clock = SessionClock()
     started = time.monotonic()
     link = Link(port, settings.initial_line)
@@ -180,27 +242,37 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
         sent, received = _split(clock.trace)
         return (
             ProbeAttempt(
-                variant.name,
-                settings,
-                sent,
-                received,
-                _verdict(err, received),
-                False,
-                err,
-                time.monotonic() - started,
+                variant.name, config, sent, received, _verdict(err, received), False, err, time.monotonic() - started
             ),
             None,
         )
     finally:
         await link.close()
+    if settings.protocol is Protocol.AUTO:
+        config = replace(config, variant=Variant(readout.protocol))
+    return _success(variant.name, config, readout, started)
+
+
+def _success(name: str, config: MeterConfig, readout: Readout, started: float) -> tuple[ProbeAttempt, Readout]:
     sent, received = _split(readout.trace)
+    if not received:
+        received = readout.raw
     verdict = (
         f"identification /{readout.identification}; verified readout ({readout.checksum}) at "
         f"{readout.baud} Bd with {len(readout.registers)} data sets"
     )
-    return ProbeAttempt(
-        variant.name, settings, sent, received, verdict, True, None, time.monotonic() - started
-    ), readout
+    return ProbeAttempt(name, config, sent, received, verdict, True, None, time.monotonic() - started), readout
+
+
+def _failure(
+    name: str, config: MeterConfig | None, err: MeterError, started: float, received: bytes = b""
+) -> tuple[ProbeAttempt, None]:
+    """Describe a failed attempt of a binary protocol (no IEC identification to look for)."""
+    if isinstance(err, PortError) or err.key in CREDENTIAL_ERRORS or not received:
+        verdict = _verdict(err, received)
+    else:
+        verdict = f"{len(received)} bytes came back but no verified readout: {err}"
+    return ProbeAttempt(name, config, b"", received, verdict, False, err, time.monotonic() - started), None
 
 
 def _split(trace: tuple[TraceEntry, ...] | list[TraceEntry]) -> tuple[bytes, bytes]:
@@ -212,6 +284,8 @@ def _split(trace: tuple[TraceEntry, ...] | list[TraceEntry]) -> tuple[bytes, byt
 def _verdict(err: MeterError, received: bytes) -> str:
     if isinstance(err, PortError):
         return f"port error: {err.reason}"
+    if err.key in CREDENTIAL_ERRORS:
+        return str(err)
     if not received:
         return "silent: nothing came back"
     if b"/" not in received:
@@ -219,41 +293,98 @@ def _verdict(err: MeterError, received: bytes) -> str:
     return f"answered, but the readout failed: {err}"
 
 
-async def _listen_binary(port: str, listen_time: float) -> ProbeAttempt:
-    """Listen at 9600 Bd 8N1, where SML and DLMS/HDLC meters push, and describe what came."""
-    name = "listen for binary pushes at 9600 Bd 8N1 (SML, DLMS/HDLC)"
+async def _try_mode_e(port: str, address: str, max_baud: int) -> tuple[ProbeAttempt, Readout | None]:
+    name = "sign-on for mode E, then DLMS/COSEM over HDLC"
+    config = MeterConfig(Variant.DLMS_MODE_E, address=address, max_baud=max_baud)
+    started = time.monotonic()
+    try:
+        readout = await read_dlms_mode_e(port, address=address, max_baud=max_baud, settings=config.pull_settings())
+    except MeterError as err:
+        return _failure(name, config, err, started)
+    return _success(name, config, readout, started)
+
+
+async def _try_hdlc(port: str) -> tuple[ProbeAttempt, Readout | None]:
+    name = f"DLMS/COSEM over HDLC at {DLMS_BAUD} Bd 8N1 (SNRM)"
+    config = MeterConfig(Variant.DLMS_HDLC)
+    started = time.monotonic()
+    try:
+        readout = await read_dlms_hdlc(port, settings=PullSettings(frame_timeout=HDLC_FRAME_TIMEOUT))
+    except MeterError as err:
+        return _failure(name, config, err, started)
+    return _success(name, config, readout, started)
+
+
+async def _try_han(port: str) -> tuple[ProbeAttempt, Readout | None]:
+    name = "E-Redes HAN (Modbus RTU) at 9600 Bd 8N1, then 8N2"
+    started = time.monotonic()
+    try:
+        settings, readout = await probe_eredes(port, replace(MeterConfig(Variant.EREDES_HAN).han_settings(), retries=0))
+    except MeterError as err:
+        return _failure(name, MeterConfig(Variant.EREDES_HAN, framing=Framing.EIGHT_N_ONE), err, started)
+    config = MeterConfig(Variant.EREDES_HAN, framing=settings.framing, slave=settings.slave)
+    return _success(name, config, readout, started)
+
+
+def _push_kind(data: bytes) -> Variant | None:
+    if SML_START in data:
+        return Variant.SML
+    flag = data.find(b"\x7e")
+    if flag >= 0 and flag + 1 < len(data) and data[flag + 1] & 0xF8 == 0xA0:
+        return Variant.DLMS_PUSH
+    return None
+
+
+async def _listen_binary(
+    port: str, listen_time: float, key: bytes | None, authentication_key: bytes | None
+) -> tuple[ProbeAttempt, Readout | None]:
+    """Listen at 9600 Bd 8N1 where DLMS/COSEM and SML meters push; decode one push if one comes.
+
+    A silent line is given up after ``SNIFF_TIME``; once the bytes look like a push, the
+    matching reader waits for the next whole one (up to ``listen_time``).
+    """
+    name = f"listen for pushes at {DLMS_BAUD} Bd 8N1 (DLMS/COSEM, SML)"
     started = time.monotonic()
     received = bytearray()
-    link = Link(port, LineSettings(9600, Framing.EIGHT_N_ONE))
+    kind: Variant | None = None
+    readout: Readout | None = None
+    config: MeterConfig | None = None
+    link = Link(port, LineSettings(DLMS_BAUD, Framing.EIGHT_N_ONE))
     try:
         await link.open()
-        deadline = started + listen_time
-        while len(received) < _MAX_RAW and (remaining := deadline - time.monotonic()) > 0:
+        deadline = started + min(SNIFF_TIME, listen_time)
+        while kind is None and len(received) < _MAX_RAW and (remaining := deadline - time.monotonic()) > 0:
             received += await link.read(remaining)
+            kind = _push_kind(bytes(received))
+        if kind is not None:
+            config = MeterConfig(kind, key=key, authentication_key=authentication_key, push_timeout=listen_time)
+            if kind is Variant.SML:
+                readout = await read_sml_push(link, timeout=listen_time)
+            else:
+                readout = await read_dlms_push(
+                    link, key=key, authentication_key=authentication_key, timeout=listen_time
+                )
+    except DecryptionError:
+        detail = "the key does not decrypt them" if key else "its encryption key is needed"
+        error = DecryptionError(f"the meter pushes encrypted DLMS/COSEM data: {detail}")
+        return _failure(name, config, error, started, received=bytes(received))
     except MeterError as err:
-        return ProbeAttempt(
-            name,
-            None,
-            b"",
-            bytes(received),
-            _verdict(err, bytes(received)),
-            False,
-            err,
-            time.monotonic() - started,
-        )
+        return _failure(name, config, err, started, received=bytes(received))
     finally:
         await link.close()
+    if readout is not None and config is not None:
+        return _success(name, config, readout, started)
     data = bytes(received)
-    if not data:
-        verdict = "silent: nothing came back"
-    elif data.find(b"\x1b\x1b\x1b\x1b\x01\x01\x01\x01") >= 0:
-        verdict = "SML push frames seen (German eHZ/mME meters): not supported by this version"
-    elif data[:1] == b"\x7e" or b"\x7e\xa0" in data:
-        verdict = "HDLC frames seen (DLMS/COSEM push): not supported by this version"
-    else:
-        verdict = f"{len(data)} bytes of unknown data"
-    error = None if data else NoAnswerError("no push at 9600 Bd 8N1")
-    return ProbeAttempt(name, None, b"", data, verdict, False, error, time.monotonic() - started)
+    verdict = "silent: nothing came back" if not data else f"{len(data)} bytes of unknown data"
+    silence: MeterError | None = NoAnswerError(f"no push at {DLMS_BAUD} Bd 8N1") if not data else None
+    return ProbeAttempt(name, None, b"", data, verdict, False, silence, time.monotonic() - started), None
 
 
-__all__ = ["DEFAULT_LISTEN_TIME", "ProbeAttempt", "ProbeReport", "probe", "variants"]
+__all__ = [
+    "ATTEMPTS_BEYOND_IEC",
+    "DEFAULT_LISTEN_TIME",
+    "ProbeAttempt",
+    "ProbeReport",
+    "probe",
+    "variants",
+]

@@ -1,0 +1,305 @@
+"""Every way a meter can be read, as one typed description, and one reader for all of them.
+
+``Variant`` names the protocol (IEC 62056-21 modes, DLMS/COSEM push or pull, SML push,
+E-Redes HAN); ``MeterConfig`` holds the variant and the settings that variant needs. The
+config flow, the coordinator, the probe and the CLI all speak ``MeterConfig``, and
+``MeterReader`` maps a variant onto its reader through two small tables (polled variants,
+push variants), so no caller branches on the protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import ClassVar, Final
+
+from .client import effective_settings, read_meter, run_session
+from .dlms_client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode_e, read_dlms_push
+from .eredes_client import HanReader, HanSettings
+from .hdlc import HdlcAddress
+from .link import Link
+from .messages import MODE_D_BAUD
+from .readout import Readout
+from .session import Framing, LineSettings, Protocol, SessionSettings
+from .sml_client import SML_BAUD, read_sml_push
+
+KEY_LENGTH: Final = 16
+"""Bytes of an AES-128 key (32 hex digits)."""
+DEFAULT_PUSH_TIMEOUT: Final = 30.0
+"""Seconds to wait for one push before the meter counts as silent (pushes come every 1-15 s)."""
+HAN_TIMING: Final = HanSettings()
+"""Timing of HAN polls (response timeout, pause between requests, retries)."""
+
+
+class Variant(StrEnum):
+    """The protocol a meter is read with."""
+
+    MODE_A = "mode_a"
+    MODE_B = "mode_b"
+    MODE_C = "mode_c"
+    MODE_D = "mode_d"
+    DLMS_PUSH = "dlms_push"
+    DLMS_MODE_E = "dlms_mode_e"
+    DLMS_HDLC = "dlms_hdlc"
+    SML = "sml"
+    EREDES_HAN = "eredes_han"
+
+    @property
+    def push(self) -> bool:
+        """Whether the meter sends by itself (the port is held open and listened to)."""
+        return self in PUSH_VARIANTS
+
+    @property
+    def iec(self) -> bool:
+        """Whether the variant is an IEC 62056-21 session (sign-on, or mode D push)."""
+        return self in IEC_VARIANTS
+
+
+IEC_VARIANTS: Final = frozenset({Variant.MODE_A, Variant.MODE_B, Variant.MODE_C, Variant.MODE_D})
+PUSH_VARIANTS: Final = frozenset({Variant.MODE_D, Variant.DLMS_PUSH, Variant.SML})
+DLMS_PULL_VARIANTS: Final = frozenset({Variant.DLMS_MODE_E, Variant.DLMS_HDLC})
+
+
+class KeyFormatError(ValueError):
+    """A key is not 32 hexadecimal digits."""
+
+
+def parse_key(text: str | None) -> bytes | None:
+    """Return the key given as 32 hex digits (spaces and colons allowed), ``None`` for none."""
+    if text is None:
+        return None
+    cleaned = "".join(text.split()).replace(":", "").replace("-", "")
+    if not cleaned:
+        return None
+    if len(cleaned) != 2 * KEY_LENGTH:
+        raise KeyFormatError(f"a key has {2 * KEY_LENGTH} hexadecimal digits, not {len(cleaned)}")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError as err:
+        raise KeyFormatError("a key holds only the digits 0-9 and A-F") from err
+
+
+@dataclass(frozen=True, slots=True)
+class MeterConfig:
+    """A variant and its settings: everything needed to read one meter again.
+
+    Fields a variant does not use keep their defaults. ``framing`` is the sign-on framing
+    of the IEC modes and the line framing of the HAN port (8N1 or 8N2); ``slave`` is the
+    HAN slave id or the DLMS server's logical address. Secrets are kept out of ``repr``.
+    """
+
+    variant: Variant
+    address: str = ""
+    max_baud: int = 19200
+    wake_up: bool = False
+    framing: Framing = Framing.SEVEN_E_ONE
+    fixed_baud: int | None = None
+    key: bytes | None = field(default=None, repr=False)
+    authentication_key: bytes | None = field(default=None, repr=False)
+    password: bytes | None = field(default=None, repr=False)
+    slave: int = 1
+    push_timeout: float = DEFAULT_PUSH_TIMEOUT
+
+    @classmethod
+    def from_session(cls, settings: SessionSettings, variant: Variant | None = None) -> MeterConfig:
+        """Describe an IEC session's settings (the variant defaults to the session's protocol)."""
+        if variant is None:
+            variant = Variant(settings.protocol) if settings.protocol is not Protocol.AUTO else Variant.MODE_C
+        return cls(
+            variant=variant,
+            address=settings.address,
+            max_baud=settings.max_baud,
+            wake_up=settings.wake_up,
+            framing=settings.framing,
+            fixed_baud=settings.fixed_baud,
+            push_timeout=settings.push_timeout,
+        )
+
+    @property
+    def push(self) -> bool:
+        """Whether the meter pushes."""
+        return self.variant.push
+
+    def session_settings(self) -> SessionSettings:
+        """Return the IEC 62056-21 session settings of an IEC variant."""
+        return SessionSettings(
+            protocol=Protocol(self.variant),
+            address=self.address,
+            max_baud=self.max_baud,
+            wake_up=self.wake_up,
+            framing=self.framing,
+            fixed_baud=self.fixed_baud,
+            push_timeout=self.push_timeout,
+        )
+
+    def han_settings(self) -> HanSettings:
+        """Return the HAN poll settings (framing, slave id) on top of ``HAN_TIMING``."""
+        framing = self.framing if self.framing in (Framing.EIGHT_N_ONE, Framing.EIGHT_N_TWO) else Framing.EIGHT_N_ONE
+        return replace(HAN_TIMING, framing=framing, slave=self.slave)
+
+    def pull_settings(self) -> PullSettings:
+        """Return the DLMS pull client's settings (server address, password)."""
+        return PullSettings(server=HdlcAddress(self.slave), password=self.password)
+
+    def push_line(self, port: str) -> LineSettings:
+        """Return the line a push variant listens on."""
+        if self.variant is Variant.MODE_D:
+            return effective_settings(port, self.session_settings()).initial_line
+        return LineSettings(SML_BAUD if self.variant is Variant.SML else DLMS_BAUD, Framing.EIGHT_N_ONE)
+
+    def describe(self) -> str:
+        """Describe the variant neutrally: ``DLMS/COSEM push at 9600 Bd 8N1 (encrypted)``."""
+        return _DESCRIPTIONS[self.variant](self)
+
+    def cli_arguments(self) -> list[str]:
+        """Return the CLI options that read the meter this way (secrets as placeholders)."""
+        arguments = ["--protocol", str(self.variant)]
+        if self.variant.iec:
+            if self.address:
+                arguments += ["--address", self.address]
+            if self.wake_up:
+                arguments.append("--wake-up")
+        if self.key is not None:
+            arguments += ["--key", "<key>"]
+        if self.authentication_key is not None:
+            arguments += ["--auth-key", "<key>"]
+        if self.password is not None:
+            arguments += ["--password", "<password>"]
+        if (self.variant is Variant.EREDES_HAN or self.variant in DLMS_PULL_VARIANTS) and self.slave != 1:
+            arguments += ["--slave", str(self.slave)]
+        if self.variant is Variant.EREDES_HAN and self.framing is not Framing.EIGHT_N_ONE:
+            arguments += ["--framing", str(self.framing)]
+        return arguments
+
+
+_DESCRIPTIONS: Final[dict[Variant, Callable[[MeterConfig], str]]] = {
+    Variant.MODE_A: lambda c: f"IEC 62056-21 mode A, sign-on at 300 Bd {c.framing}",
+    Variant.MODE_B: lambda c: f"IEC 62056-21 mode B, sign-on at 300 Bd {c.framing}",
+    Variant.MODE_C: lambda c: f"IEC 62056-21 mode C, sign-on at 300 Bd {c.framing}",
+    Variant.MODE_D: lambda c: f"IEC 62056-21 mode D push at {c.fixed_baud or MODE_D_BAUD} Bd {c.framing}",
+    Variant.DLMS_PUSH: lambda c: f"DLMS/COSEM push at {DLMS_BAUD} Bd 8N1"
+    + (" (encrypted)" if c.key is not None else ""),
+    Variant.DLMS_MODE_E: lambda c: "DLMS/COSEM over HDLC after an IEC 62056-21 mode E sign-on",
+    Variant.DLMS_HDLC: lambda c: f"DLMS/COSEM over HDLC at {DLMS_BAUD} Bd 8N1",
+    Variant.SML: lambda c: f"SML push at {SML_BAUD} Bd 8N1",
+    Variant.EREDES_HAN: lambda c: f"E-Redes HAN (Modbus RTU) at {HAN_TIMING.baud} Bd {c.han_settings().framing}, "
+    f"slave {c.slave}",
+}
+
+IecReader = Callable[..., Awaitable[Readout]]
+IecListener = Callable[[Link, SessionSettings], Awaitable[Readout]]
+
+
+class MeterReader:
+    """Reads one configured meter the way its variant needs.
+
+    Polled variants: ``poll()`` opens the port, reads and closes. A HAN meter keeps one
+    ``HanReader`` so the registers it refuses or lacks are remembered between polls.
+    Push variants: the caller holds a ``Link`` on ``line`` and calls ``listen(link)`` for
+    each push. ``read_once()`` serves both (a test read). ``read_iec`` / ``listen_iec`` are
+    the IEC 62056-21 drivers (replaceable, like ``HanReader``'s link factory).
+    """
+
+    def __init__(
+        self,
+        port: str,
+        config: MeterConfig,
+        *,
+        read_iec: IecReader = read_meter,
+        listen_iec: IecListener = run_session,
+        retries: int = 2,
+    ) -> None:
+        """Prepare; nothing is opened yet."""
+        self.port = port
+        self.config = config
+        self.han = HanReader(port, config.han_settings()) if config.variant is Variant.EREDES_HAN else None
+        self._iec_read = read_iec
+        self._iec_listen = listen_iec
+        self._retries = retries
+
+    @property
+    def push(self) -> bool:
+        """Whether the meter pushes."""
+        return self.config.push
+
+    @property
+    def line(self) -> LineSettings:
+        """The line a push variant listens on (the first line of a polled one)."""
+        if self.push:
+            return self.config.push_line(self.port)
+        if self.config.variant.iec:
+            return effective_settings(self.port, self.config.session_settings()).initial_line
+        return LineSettings(DLMS_BAUD, self.config.han_settings().framing)
+
+    async def poll(self) -> Readout:
+        """Read a polled meter once."""
+        return await self._POLLERS[self.config.variant](self)
+
+    async def listen(self, link: Link) -> Readout:
+        """Wait on the open ``link`` for the next verified push and return it."""
+        return await self._LISTENERS[self.config.variant](self, link)
+
+    async def read_once(self) -> Readout:
+        """Poll, or open the port and wait for one push (the IEC driver listens to mode D itself)."""
+        if self.config.variant.iec:
+            return await self._poll_iec()
+        if not self.push:
+            return await self.poll()
+        async with Link(self.port, self.line) as link:
+            return await self.listen(link)
+
+    async def _poll_iec(self) -> Readout:
+        return await self._iec_read(self.port, self.config.session_settings(), retries=self._retries)
+
+    async def _poll_mode_e(self) -> Readout:
+        config = self.config
+        return await read_dlms_mode_e(
+            self.port, address=config.address, max_baud=config.max_baud, settings=config.pull_settings()
+        )
+
+    async def _poll_hdlc(self) -> Readout:
+        return await read_dlms_hdlc(self.port, settings=self.config.pull_settings())
+
+    async def _poll_han(self) -> Readout:
+        assert self.han is not None
+        return await self.han.poll()
+
+    async def _listen_iec(self, link: Link) -> Readout:
+        return await self._iec_listen(link, effective_settings(self.port, self.config.session_settings()))
+
+    async def _listen_dlms(self, link: Link) -> Readout:
+        config = self.config
+        return await read_dlms_push(
+            link, key=config.key, authentication_key=config.authentication_key, timeout=config.push_timeout
+        )
+
+    async def _listen_sml(self, link: Link) -> Readout:
+        return await read_sml_push(link, timeout=self.config.push_timeout)
+
+    _POLLERS: ClassVar[dict[Variant, Callable[[MeterReader], Awaitable[Readout]]]] = {
+        Variant.MODE_A: _poll_iec,
+        Variant.MODE_B: _poll_iec,
+        Variant.MODE_C: _poll_iec,
+        Variant.DLMS_MODE_E: _poll_mode_e,
+        Variant.DLMS_HDLC: _poll_hdlc,
+        Variant.EREDES_HAN: _poll_han,
+    }
+    _LISTENERS: ClassVar[dict[Variant, Callable[[MeterReader, Link], Awaitable[Readout]]]] = {
+        Variant.MODE_D: _listen_iec,
+        Variant.DLMS_PUSH: _listen_dlms,
+        Variant.SML: _listen_sml,
+    }
+
+
+
+__all__ = [
+    "DLMS_PULL_VARIANTS",
+    "IEC_VARIANTS",
+    "PUSH_VARIANTS",
+    "KeyFormatError",
+    "MeterConfig",
+    "MeterReader",
+    "Variant",
+    "parse_key",
+]
