@@ -121,6 +121,18 @@ async def test_meter_with_han_access_not_enabled() -> None:
     assert "enable HAN access" in message
 
 
+async def test_refused_energy_import_keeps_failing_until_access_is_granted() -> None:
+    """A reader that saw 0x0016 refused asks again every poll: no readout without energy import."""
+    async with PtyHanMeter(three_phase_profile(denied=frozenset({0x0016}))) as meter:
+        reader = HanReader(meter.port, FAST)
+        for _ in range(2):
+            with pytest.raises(RegisterNotEnabledError):
+                await reader.poll()
+        meter.profile = three_phase_profile()
+        readout = await reader.poll()
+    assert value(readout, "1-0:1.8.0") is not None
+
+
 async def test_refused_registers_are_read_around() -> None:
     profile = three_phase_profile(denied=frozenset({0x0075, 0x0002}))
     async with PtyHanMeter(profile) as meter:

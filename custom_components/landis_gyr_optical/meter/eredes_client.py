@@ -226,10 +226,13 @@ class HanReader:
         self.requests = 0
         if self.three_phase is None:
             self.three_phase = await self._detect_phases(link)
+        # Energy import is always asked for: without it the readout is useless, and a refusal
+        # must keep failing the poll (and keep its repair issue up) until access is granted.
+        self.denied.discard(ENERGY_IMPORT)
         wanted = [
             address
             for address in poll_addresses(three_phase=self.three_phase)
-            if address not in self.denied and address not in self.absent
+            if address == ENERGY_IMPORT or (address not in self.denied and address not in self.absent)
         ]
         # The energy block goes first: if the access profile refuses it, nothing else matters.
         blocks = sorted(plan_blocks(wanted), key=lambda block: ENERGY_IMPORT not in _addresses(block))
