@@ -799,3 +799,29 @@ def test_step_down_below_the_failed_rate_and_the_limit() -> None:
 def test_step_down_not_possible_on_fixed_or_push_lines() -> None:
     assert step_down(SessionSettings(fixed_baud=9600), 9600) is None
     assert step_down(SessionSettings(protocol=Protocol.MODE_D), 2400) is None
+
+
+def test_message_started_ignores_junk_and_echo() -> None:
+    """Only the start of the awaited message counts; garbage at a wrong rate does not."""
+    session = Session(SessionSettings())
+    pull(session)
+    session.receive_data(b"/?!\r\n")
+    assert not session.message_started, "the echo of our request is not the answer"
+    session.receive_data(b"\x7f\x7f")
+    assert not session.message_started
+    timed_out = session.timeout()
+    assert isinstance(timed_out, ProtocolError)
+    assert "no identification began" in str(timed_out)
+    session.receive_data(b"/LGZ")
+    assert session.message_started
+    assert isinstance(session.timeout(), NoAnswerError)
+
+
+def test_push_listen_starts_only_at_an_identification() -> None:
+    """Mode D: the rest of a telegram heard mid-way is junk until the next ``/`` line."""
+    session = Session(SessionSettings(protocol=Protocol.MODE_D))
+    pull(session)
+    session.receive_data(b"1.8.0(000001.000*kWh)\r\n!\r\n")
+    assert not session.message_started
+    session.receive_data(b"/LGF5E360\r\n")
+    assert session.message_started

@@ -123,8 +123,9 @@ async def _receive(link: Link, session: Session, command: Receive, clock: Sessio
             first = False
         clock.record(Direction.RECEIVED, data, link.line.baud)
         clock.idle_at = now
-        next_byte_by = now + command.inter_character_timeout
         session.receive_data(data)
+        if session.message_started:
+            next_byte_by = now + command.inter_character_timeout
     clock.mark(f"{command.what} complete")
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from enum import StrEnum, auto
 import re
 
 from .checksums import bcc, crc16_arc
-from .datasets import parse_data_block
+from .datasets import Register, parse_data_block
 from .errors import (
     ChecksumError,
+    MeterError,
     NoAnswerError,
     ProtocolError,
     ReadoutTooLongError,
@@ -56,6 +58,8 @@ _SHOWN_BYTES = 48
 _DATA_SET = re.compile(rb"[0-9A-Za-z][0-9A-Za-z.:*&-]*\([^()\r\n]*\)")
 """A complete data set: seen before any STX, it means the readout has no framing."""
 _CRC = re.compile(rb"[0-9A-Fa-f]{4}\Z")
+_CONTROL = re.compile(rb"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
+"""Characters that never belong in a data block (CR and LF do)."""
 
 
 class Protocol(StrEnum):
@@ -235,11 +239,31 @@ class Session:
         self._last_bytes = (self._last_bytes + data)[-_SHOWN_BYTES:]
         self._parse()
 
-    def timeout(self) -> NoAnswerError:
+    @property
+    def message_started(self) -> bool:
+        """Whether the awaited message has begun (junk, noise and echo do not count).
+
+        The driver's first-byte deadline is met by the start of the message, not by any
+        byte: a line full of garbage at the wrong rate must not keep a listen alive.
+        """
+        if self._phase is _Phase.IDENTIFICATION:
+            return b"/" in self._buffer
+        if self._phase is _Phase.DATA:
+            return bytes([STX]) in self._buffer
+        if self._phase is _Phase.PUSH:
+            return self.identification is not None
+        return True
+
+    def timeout(self) -> MeterError:
         """Return the error for a ``Receive`` that ran out of time, saying what was missing."""
         what = self._waiting.what if self._waiting else "answer"
         if self._received == 0:
             return NoAnswerError(f"no answer from the meter while waiting for the {what}")
+        if not self.message_started:
+            return ProtocolError(
+                f"{self._received} bytes arrived but no {what} began (wrong rate or framing, or not "
+                f"an IEC 62056-21 meter; last bytes {self._last_bytes!r})"
+            )
         return NoAnswerError(
             f"the {what} stopped after {self._received} bytes without its end "
             f"(last bytes {self._last_bytes!r})"
@@ -494,7 +518,9 @@ class Session:
     def _finish(self, block: bytes, raw: bytes, checksum: Checksum) -> None:
         identification = self.identification
         assert identification is not None and self.mode is not None
+        _check_characters(block)
         registers = parse_data_block(block, medium=identification.medium)
+        _check_numbers(registers)
         readout = Readout(
             identification=identification,
             registers=tuple(registers),
@@ -506,6 +532,31 @@ class Session:
         self._phase = _Phase.DONE
         self._buffer.clear()
         self._commands.append(Finished(readout))
+
+
+def _check_characters(block: bytes) -> None:
+    """Reject a block with a control character: a data block is printable ASCII and CR LF.
+
+    The BCC misses two flipped bits in the same column; a control character inside the
+    block is the most common trace such line noise leaves (real captures show it too).
+    """
+    match = _CONTROL.search(block)
+    if match is not None:
+        raise ChecksumError(
+            f"the readout passed its check but carries control character 0x{match.group()[0]:02X} "
+            f"at offset {match.start()}: line noise; the readout is discarded"
+        )
+
+
+def _check_numbers(registers: list[Register]) -> None:
+    """Reject a value printed with a unit that is not a number (a corrupted digit or ``*``)."""
+    for register in registers:
+        for value in register.values:
+            if value.unit is not None and value.value is not None and not isinstance(value.value, Decimal):
+                raise ChecksumError(
+                    f"{register.obis} carries {value.value!r} with unit {value.unit}, which is not a "
+                    "number: the readout is corrupted and is discarded"
+                )
 
 
 def step_down(settings: SessionSettings, failed_baud: int) -> SessionSettings | None:
