@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+import io
+import json
 
 import pytest
 
+from custom_components.landis_gyr_optical import cli
 from custom_components.landis_gyr_optical.meter.client import read_meter
 from custom_components.landis_gyr_optical.meter.errors import MeterError, ParityError
 from custom_components.landis_gyr_optical.meter.link import Link
 from custom_components.landis_gyr_optical.meter.parity import ParityCheck, ParityDecoder, with_even_parity
+from custom_components.landis_gyr_optical.meter.probe import probe
 from custom_components.landis_gyr_optical.meter.session import Framing, LineSettings, SessionSettings
 from tests.simulator import Faults, PtyMeter, TcpMeter, load_profile
 
@@ -94,3 +99,24 @@ async def test_software_parity_flags_noise_on_the_bridge() -> None:
         assert readout.registers == truth
         outcomes.append("exact")
     assert outcomes.count("parity") >= 3, outcomes
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_probe_finds_an_8n1_bridge_and_the_cli_reads_through_it() -> None:
+    """The probe tries software parity on raw bridges; the CLI reads with ``--software-parity``."""
+    profile = replace(load_profile("lgz_zmd120"), reaction_time=0.05)
+    async with TcpMeter(profile, eight_bit_bridge=True) as meter:
+        report = await probe(meter.port, listen_time=0.3)
+        assert report.ok
+        assert report.settings is not None
+        assert report.settings.software_parity
+        assert report.attempts[0].verdict == "silent: nothing came back", "7E1 bytes are garbage to it"
+        assert report.attempts[-1].ok
+        assert "bridge at 8N1" in report.attempts[-1].name
+        assert "--software-parity" in report.settings.cli_arguments()
+        out, err = io.StringIO(), io.StringIO()
+        code = await asyncio.to_thread(
+            cli.main, ["read", "--port", meter.port, "--software-parity", "--json"], out=out, errout=err
+        )
+    assert code == 0, err.getvalue()
+    assert json.loads(out.getvalue())["registers"]["1-0:1.8.0"] == {"value": 1846.0, "unit": "kWh"}

@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--address", type=_address, default="", help="device address for the sign-on")
     read.add_argument("--wake-up", action="store_true", help="send the battery wake-up sequence first")
     read.add_argument(
+        "--software-parity",
+        action="store_true",
+        help="the TCP bridge runs 8N1 on the meter's 7E1 line: add and check parity bits here",
+    )
+    read.add_argument(
         "--remote-baud", type=int, default=None, help="rate a raw TCP bridge is fixed at (default 300)"
     )
     read.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
@@ -190,7 +195,11 @@ async def _read(args: argparse.Namespace) -> Readout:
     async with asyncio.timeout(args.timeout):
         if args.protocol == Protocol.AUTO:
             settings = SessionSettings(
-                address=args.address, max_baud=args.baud_max, wake_up=args.wake_up, fixed_baud=args.remote_baud
+                address=args.address,
+                max_baud=args.baud_max,
+                wake_up=args.wake_up,
+                fixed_baud=args.remote_baud,
+                software_parity=args.software_parity,
             )
             return await read_meter(args.port, settings, retries=max(args.retries, 0))
         config = _config(args)
@@ -207,6 +216,7 @@ def _config(args: argparse.Namespace) -> MeterConfig:
         max_baud=args.baud_max,
         wake_up=args.wake_up,
         fixed_baud=args.remote_baud,
+        software_parity=args.software_parity,
         key=args.key,
         authentication_key=args.auth_key,
         password=args.password.encode() if args.password else None,

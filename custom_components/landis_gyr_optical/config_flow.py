@@ -51,6 +51,7 @@ from .const import (
     CONF_PROTOCOL,
     CONF_SCAN_INTERVAL,
     CONF_SLAVE,
+    CONF_SOFTWARE_PARITY,
     CONF_USB_ID,
     CONF_WAKE_UP,
     DEFAULT_MAX_BAUD,
@@ -368,6 +369,9 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Optional(CONF_ADDRESS, default=defaults.get(CONF_ADDRESS, "")): TextSelector(),
                 vol.Required(CONF_WAKE_UP, default=bool(defaults.get(CONF_WAKE_UP, False))): BooleanSelector(),
                 vol.Required(
+                    CONF_SOFTWARE_PARITY, default=bool(defaults.get(CONF_SOFTWARE_PARITY, False))
+                ): BooleanSelector(),
+                vol.Required(
                     CONF_SCAN_INTERVAL, default=defaults.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
                 ): _interval_selector(),
             }
@@ -460,6 +464,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
             address=advanced.get(CONF_ADDRESS, "").strip(),
             max_baud=int(advanced[CONF_MAX_BAUD]),
             wake_up=advanced[CONF_WAKE_UP],
+            software_parity=advanced.get(CONF_SOFTWARE_PARITY, False),
             framing=Framing(self._defaults.get(CONF_FRAMING, Framing.SEVEN_E_ONE)),
             fixed_baud=self._defaults.get(CONF_FIXED_BAUD),
             key=parse_key(extra.get(CONF_KEY)),
@@ -581,6 +586,7 @@ def _entry_data(port: str, config: MeterConfig, head: str | None) -> dict[str, A
         CONF_ADDRESS: config.address,
         CONF_MAX_BAUD: config.max_baud,
         CONF_WAKE_UP: config.wake_up,
+        CONF_SOFTWARE_PARITY: config.software_parity,
         CONF_FRAMING: str(config.framing),
         CONF_FIXED_BAUD: config.fixed_baud if can_switch_rate(port) else None,
         CONF_USB_ID: head,

@@ -34,6 +34,7 @@ from .const import (
     CONF_PROTOCOL,
     CONF_SCAN_INTERVAL,
     CONF_SLAVE,
+    CONF_SOFTWARE_PARITY,
     CONF_WAKE_UP,
     CONFIRM_PAUSE,
     DEFAULT_MAX_BAUD,
@@ -120,6 +121,7 @@ def config_from_entry(entry: ConfigEntry) -> MeterConfig:
         address=data.get(CONF_ADDRESS, ""),
         max_baud=int(options.get(CONF_MAX_BAUD, data.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))),
         wake_up=bool(data.get(CONF_WAKE_UP, False)),
+        software_parity=bool(data.get(CONF_SOFTWARE_PARITY, False)),
         framing=Framing(data.get(CONF_FRAMING, Framing.SEVEN_E_ONE)),
         fixed_baud=int(fixed) if fixed else None,
         key=_key(data.get(CONF_KEY)),
@@ -204,7 +206,7 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
 
     async def async_check_port(self) -> None:
         """Open and close the port once (push set-up must fail early if the port is wrong)."""
-        link = Link(self.port, self.reader.line)
+        link = self.reader.open_link()
         try:
             await link.open()
         finally:
@@ -300,7 +302,7 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
     async def _push_loop(self) -> None:
         backoff = PUSH_BACKOFF[0]
         while True:
-            link = self._link = Link(self.port, self.reader.line)
+            link = self._link = self.reader.open_link()
             try:
                 await link.open()
                 while True:

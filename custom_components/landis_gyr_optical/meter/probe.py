@@ -138,6 +138,16 @@ def variants(
             replace(base, protocol=Protocol.MODE_D, push_timeout=listen_time),
         ),
     ]
+    if not can_switch_rate(port):
+        # ser2net and most ESP bridges default to 8N1: the meter then sees our characters with
+        # wrong parity bits and stays silent, unless the parity bits are added here.
+        found.insert(
+            2 if address else 1,
+            _Variant(
+                "sign-on at 300 Bd through a bridge at 8N1 (parity bits added here)",
+                replace(base, software_parity=True),
+            ),
+        )
     if can_switch_rate(port):
         found.append(
             _Variant(
@@ -234,7 +244,7 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
     )
     clock = SessionClock()
     started = time.monotonic()
-    link = Link(port, settings.initial_line)
+    link = Link(port, settings.initial_line, software_parity=settings.software_parity)
     try:
         await link.open()
         readout = await run_session(link, settings, clock)

@@ -549,8 +549,17 @@ def _check_characters(block: bytes) -> None:
 
 
 def _check_numbers(registers: list[Register]) -> None:
-    """Reject a value printed with a unit that is not a number (a corrupted digit or ``*``)."""
+    """Reject a value that must be a number and is not (a corrupted digit, ``*`` or unit).
+
+    A value printed with a unit is a number, and so is every time integral (OBIS value
+    group D ``8``: the energy totals), with or without its unit.
+    """
     for register in registers:
+        if register.obis.d == "8" and register.value is not None and not isinstance(register.value, Decimal):
+            raise ChecksumError(
+                f"{register.obis} carries {register.value!r}, which is not a number: the readout is "
+                "corrupted and is discarded"
+            )
         for value in register.values:
             if value.unit is not None and value.value is not None and not isinstance(value.value, Decimal):
                 raise ChecksumError(

@@ -95,6 +95,7 @@ class MeterConfig:
     wake_up: bool = False
     framing: Framing = Framing.SEVEN_E_ONE
     fixed_baud: int | None = None
+    software_parity: bool = False
     key: bytes | None = field(default=None, repr=False)
     authentication_key: bytes | None = field(default=None, repr=False)
     password: bytes | None = field(default=None, repr=False)
@@ -113,6 +114,7 @@ class MeterConfig:
             wake_up=settings.wake_up,
             framing=settings.framing,
             fixed_baud=settings.fixed_baud,
+            software_parity=settings.software_parity,
             push_timeout=settings.push_timeout,
         )
 
@@ -130,6 +132,7 @@ class MeterConfig:
             wake_up=self.wake_up,
             framing=self.framing,
             fixed_baud=self.fixed_baud,
+            software_parity=self.software_parity,
             push_timeout=self.push_timeout,
         )
 
@@ -160,6 +163,8 @@ class MeterConfig:
                 arguments += ["--address", self.address]
             if self.wake_up:
                 arguments.append("--wake-up")
+            if self.software_parity:
+                arguments.append("--software-parity")
         if self.key is not None:
             arguments += ["--key", "<key>"]
         if self.authentication_key is not None:
@@ -232,6 +237,10 @@ class MeterReader:
             return effective_settings(self.port, self.config.session_settings()).initial_line
         return LineSettings(DLMS_BAUD, self.config.han_settings().framing)
 
+    def open_link(self) -> Link:
+        """Return a link on the line the meter listens on (not yet open)."""
+        return Link(self.port, self.line, software_parity=self.config.software_parity)
+
     async def poll(self) -> Readout:
         """Read a polled meter once."""
         return await self._POLLERS[self.config.variant](self)
@@ -246,7 +255,7 @@ class MeterReader:
             return await self._poll_iec()
         if not self.push:
             return await self.poll()
-        async with Link(self.port, self.line) as link:
+        async with self.open_link() as link:
             return await self.listen(link)
 
     async def _poll_iec(self) -> Readout:
