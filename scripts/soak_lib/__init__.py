@@ -1,0 +1,1 @@
+"""The reliability soak: simulated readouts, line and port faults, the report."""
