@@ -206,3 +206,33 @@ def test_numeric_tariff_indicator_is_no_enum() -> None:
     named = Register(ObisCode.parse("0-0:96.14.0"), "ponta", (Value("ponta"),))
     description, _ = describe(named.obis, named)
     assert (description.key, description.device_class) == ("active_tariff", SensorDeviceClass.ENUM)
+
+
+async def test_corrupted_units_never_reach_an_entity(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    mock_read_meter: AsyncMock,
+) -> None:
+    """A readout the checksum let through with a mangled unit or number changes no state.
+
+    Two flipped bits in one column pass the BCC: ``2.8.0(..*kWh)`` can arrive as a total in
+    another unit, a voltage as text. The total keeps its published value, the measurement
+    shows unknown, and the diagnostics count the malformed total.
+    """
+    await _setup(hass, mock_config_entry)
+    await _poll(hass, freezer)
+    export = "sensor.landis_gyr_zmf100ac_m27_energy_export"
+    voltage = "sensor.landis_gyr_zmf100ac_m27_voltage_l1"
+    assert hass.states.get(export).state == "1.500"
+    assert hass.states.get(voltage).state == "233"
+    mock_read_meter.return_value = make_readout(
+        DATA_BLOCK.replace("2.8.0(000001.500*kWh)", "2.8.0(001601.500*C)").replace("32.7.0(233*V)", "32.7.0(233*A)")
+    )
+    await _poll(hass, freezer)
+    assert hass.states.get(export).state == "1.500"
+    assert hass.states.get(voltage).state == "unknown"
+    assert mock_config_entry.runtime_data.stats.malformed_totals == 1
+    mock_read_meter.return_value = make_readout()
+    await _poll(hass, freezer)
+    assert hass.states.get(voltage).state == "233"

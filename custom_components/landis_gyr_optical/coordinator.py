@@ -107,6 +107,7 @@ class ReadStats:
     failures: int = 0
     consecutive_failures: int = 0
     checksum_errors: int = 0
+    malformed_totals: int = 0
     last_error: str | None = None
     errors_by_key: dict[str, int] = field(default_factory=dict)
 
@@ -138,6 +139,11 @@ def _key(text: str | None) -> bytes | None:
 def default_scan_interval(variant: str) -> int:
     """Seconds between polls unless the user chose otherwise."""
     return DEFAULT_SCAN_INTERVALS.get(variant, DEFAULT_SCAN_INTERVAL)
+
+
+def is_time_integral(obis: ObisCode) -> bool:
+    """Whether a register counts up over time (value group D 8: the energy totals)."""
+    return obis.d == "8" and obis.c.isdigit() and 0 < int(obis.c) < 96
 
 
 def is_total(obis: ObisCode, value: object, unit: str | None) -> bool:
@@ -317,6 +323,10 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
                         # once; a short pause keeps a garbled stream from spinning the loop.
                         await asyncio.sleep(PUSH_ERROR_PAUSE)
                         continue
+                    except Exception:  # noqa: BLE001 - a bug must not end the listener (a silent stall)
+                        LOGGER.exception("%s: unexpected error while listening", self.config_entry.title)
+                        await asyncio.sleep(PUSH_ERROR_PAUSE)
+                        continue
                     backoff = PUSH_BACKOFF[0]
                     self.async_set_updated_data(self._accepted(readout, time.monotonic() - started))
             except PortError as err:
@@ -347,6 +357,13 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
                     LOGGER.debug("%s: %s %s held back (%s)", self.name, key, value, verdict)
                     published = self.guard.published(key)
                     value = published.value if published is not None else None
+            elif is_time_integral(obis):
+                # A total that is no number with an energy unit: the line corrupted it in a
+                # way the checksum missed. Keep what was published; never show this value.
+                self.stats.malformed_totals += 1
+                LOGGER.debug("%s: %s %r %s held back (malformed)", self.name, obis, value, register.unit)
+                published = self.guard.published(str(obis))
+                value = published.value if published is not None else None
             values[obis] = value
         self._store.async_delay_save(self._stored, SAVE_DELAY)
         self.stats.reads += 1

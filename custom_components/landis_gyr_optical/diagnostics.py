@@ -96,6 +96,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: LandisG
         "guard": {
             "max_power_kw": float(coordinator.guard.max_power_kw),
             "held_back": coordinator.guard.rejected(),
+            "malformed_totals": stats.malformed_totals,
             "verdicts": coordinator.guard.counts(),
         },
         "last_read": None

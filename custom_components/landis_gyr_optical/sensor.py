@@ -29,7 +29,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator, MeterData, is_total
+from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator, MeterData, is_time_integral, is_total
 from .entity import LandisGyrEntity
 from .meter.datasets import Register
 from .meter.obis import ObisCode
@@ -335,7 +335,18 @@ class RegisterSensor(LandisGyrEntity, SensorEntity):
             register = data.readout.current.get(self.obis)
             return register.text if register is not None else None
         value = data.values.get(self.obis)
-        if description.options is not None and value not in description.options:
+        if description.options is not None:
+            return value if value in description.options else None
+        if self.native_unit_of_measurement is None and description.state_class is None:
+            return value
+        # A measurement must be a number in the unit the entity was created with: anything
+        # else is a corruption the checksum missed (a total was already held by the guard).
+        if not isinstance(value, Decimal):
+            return None
+        if is_time_integral(self.obis):
+            return value
+        register = data.readout.current.get(self.obis)
+        if register is not None and register.unit is not None and register.unit != self.native_unit_of_measurement:
             return None
         return value
 

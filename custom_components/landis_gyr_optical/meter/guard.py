@@ -46,6 +46,9 @@ ENERGY_UNITS_IN_KILO: Final[Mapping[str, Decimal]] = {
     "Mvarh": Decimal(1000),
     "VAh": Decimal("0.001"),
     "kVAh": Decimal(1),
+    # Heat meters count in joules: 1 GJ = 1000/3.6 kWh.
+    "MJ": Decimal(1) / Decimal("3.6"),
+    "GJ": Decimal(1000) / Decimal("3.6"),
 }
 """Energy units and their factor to the kilo unit the power bound is expressed in."""
 
