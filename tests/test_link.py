@@ -23,7 +23,7 @@ LINE = LineSettings(300)
 
 async def test_reopening_a_pty_left_at_300_7e1() -> None:
     """A pty left at 300 Bd 7E1 refuses the same settings again (EINVAL); the link goes round it."""
-    async with PtyMeter(quick_profile("lgz_e350"), reset_termios=False) as meter:
+    async with PtyMeter(quick_profile("lgz_e350", lines=3), reset_termios=False) as meter:
         for _ in range(2):
             readout = await read_meter(meter.port, SessionSettings(max_baud=300), retries=0)
             assert readout.baud == 300
@@ -48,7 +48,7 @@ def refuse_first_open(monkeypatch: pytest.MonkeyPatch) -> list[LineSettings]:
 async def test_einval_on_open_goes_through_a_neutral_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     """EINVAL at 300 Bd 7E1: open at 9600 Bd 8N1 first, then switch; the read works."""
     opened = refuse_first_open(monkeypatch)
-    async with PtyMeter(quick_profile("lgz_e350")) as meter:
+    async with PtyMeter(quick_profile("lgz_e350", lines=3)) as meter:
         readout = await read_meter(meter.port, SessionSettings(max_baud=300), retries=0)
     assert readout.registers
     assert opened == [LINE, LineSettings(9600, Framing.EIGHT_N_ONE)]
@@ -153,32 +153,40 @@ async def test_parity_marks_refused_by_the_driver(monkeypatch: pytest.MonkeyPatc
 
 async def test_software_parity_only_on_seven_bit_lines() -> None:
     """Software parity applies to 7E1/7E2; an 8N1 line (DLMS, SML) passes bytes unchanged."""
-    async with PtyMeter(load_profile("lgz_e350")) as meter:
-        async with Link(meter.port, LineSettings(300, Framing.SEVEN_E_TWO), software_parity=True) as link:
-            assert link.parity_check is ParityCheck.SOFTWARE
-            await link.switch(LineSettings(9600, Framing.EIGHT_N_ONE))
-            assert link.parity_check is ParityCheck.NONE
+    async with (
+        PtyMeter(load_profile("lgz_e350")) as meter,
+        Link(meter.port, LineSettings(300, Framing.SEVEN_E_TWO), software_parity=True) as link,
+    ):
+        assert link.parity_check is ParityCheck.SOFTWARE
+        await link.switch(LineSettings(9600, Framing.EIGHT_N_ONE))
+        assert link.parity_check is ParityCheck.NONE
 
 
 async def test_serialx_errors_on_open_are_port_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    """serialx's own exceptions (an unknown URL scheme, a refused proxy) become PortError too."""
+    """Exceptions of serialx itself (a refused ESPHome proxy) become PortError too."""
 
     async def fail(self: Link, line: LineSettings) -> serialx.AsyncSerial:
         raise serialx.SerialException("ESPHome device refused the serial proxy")
 
     monkeypatch.setattr(Link, "_open_at", fail)
-    with pytest.raises(PortError, match="esphome://host:6053.*refused the serial proxy"):
+    with pytest.raises(PortError, match=r"esphome://host:6053.*refused the serial proxy"):
         await Link("esphome://host:6053/?port_name=uart", LINE).open()
 
 
 async def test_parity_marks_when_the_driver_complains_but_applies(monkeypatch: pytest.MonkeyPatch) -> None:
     """A driver may report EINVAL and still apply the flags (Linux ptys): the read-back decides."""
-    real = termios.tcsetattr
 
-    def apply_then_complain(fd: int, when: int, attributes: list[Any]) -> None:
-        real(fd, when, attributes)
-        raise termios.error(errno.EINVAL, "Invalid argument")
+    class ComplainingTermios:
+        """``termios`` whose ``tcsetattr`` applies the change and then reports EINVAL."""
 
-    monkeypatch.setattr(termios, "tcsetattr", apply_then_complain)
+        def __getattr__(self, name: str) -> Any:
+            return getattr(termios, name)
+
+        @staticmethod
+        def tcsetattr(fd: int, when: int, attributes: list[Any]) -> None:
+            termios.tcsetattr(fd, when, attributes)
+            raise termios.error(errno.EINVAL, "Invalid argument")
+
     async with PtyMeter(load_profile("lgz_e350")) as meter:
+        monkeypatch.setattr(link_module, "termios", ComplainingTermios())
         assert _mark_parity_errors(meter.port)
