@@ -9,6 +9,7 @@ import io
 import json
 import os
 from pathlib import Path
+import runpy
 import sys
 
 import pytest
@@ -297,3 +298,13 @@ async def test_probe_encrypted_push_needs_key() -> None:
 async def test_new_usage_errors_exit_2(argv: list[str]) -> None:
     """Malformed keys and framings are usage errors."""
     assert (await run_cli("read", "--port", "x", "--protocol", "dlms_push", *argv))[0] == 2
+
+
+async def test_main_module_exits_with_the_cli_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``__main__`` hands the CLI's return value to ``sys.exit``."""
+    monkeypatch.setattr(sys, "argv", ["landis_gyr_optical", "read", "--port", "/dev/ttyNOPE"])
+    with pytest.raises(SystemExit) as exited:
+        await asyncio.to_thread(
+            runpy.run_module, "custom_components.landis_gyr_optical.__main__", run_name="__main__"
+        )
+    assert exited.value.code == 5
