@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
+from .axdr import AxdrError, decode_datetime, encode_datetime
 from .datasets import Register, Value
 from .errors import ProtocolError
 from .obis import ObisCode
@@ -251,45 +252,17 @@ def encode_block(objects: Sequence[bytes]) -> bytes:
 
 # --- object decoders ---------------------------------------------------------------------
 
-_NOT_SPECIFIED_DEVIATION: Final = -0x8000
-
-
 def decode_clock(data: bytes) -> datetime | None:
-    """Decode the 12-byte clock; ``None`` when the meter leaves fields unspecified.
-
-    Layout: year (u16), month, day, weekday, hour, minute, second, hundredths, deviation
-    (i16, minutes from local time to UTC), clock status. The deviation gives the offset.
-    """
-    year = int.from_bytes(data[0:2], "big")
-    month, day, _weekday, hour, minute, second, hundredths = data[2:9]
-    deviation = int.from_bytes(data[9:11], "big", signed=True)
-    tz = None if deviation == _NOT_SPECIFIED_DEVIATION else timezone(timedelta(minutes=-deviation))
+    """Decode the 12-byte clock, a COSEM date-time; ``None`` when fields are unspecified or invalid."""
     try:
-        return datetime(year, month, day, hour, minute, second, (hundredths % 100) * 10_000, tzinfo=tz)
-    except (ValueError, OverflowError):
+        return decode_datetime(data)
+    except AxdrError:
         return None
 
 
 def encode_clock(moment: datetime, *, summer: bool = False) -> bytes:
-    """Encode a clock object (the inverse of ``decode_clock``)."""
-    offset = moment.utcoffset()
-    deviation = _NOT_SPECIFIED_DEVIATION if offset is None else -int(offset.total_seconds() // 60)
-    return (
-        moment.year.to_bytes(2, "big")
-        + bytes(
-            [
-                moment.month,
-                moment.day,
-                moment.isoweekday(),
-                moment.hour,
-                moment.minute,
-                moment.second,
-                moment.microsecond // 10_000,
-            ]
-        )
-        + deviation.to_bytes(2, "big", signed=True)
-        + bytes([0x80 if summer else 0x00])
-    )
+    """Encode a clock object (the inverse of ``decode_clock``); the status flags summer time."""
+    return encode_datetime(moment, status=0x80 if summer else 0x00)
 
 
 def _clock(_register: HanRegister, data: bytes) -> tuple[Value, ...]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
+from .crc import crc16_modbus
 from .errors import ChecksumError, ProtocolError
 
 READ_INPUT_REGISTERS: Final = 0x04
@@ -34,27 +35,6 @@ MAX_JUNK: Final = 64
 """Bytes tolerated before a reply starts (line noise, a late answer to an earlier request)."""
 REQUEST_LENGTH: Final = 8
 EXCEPTION_LENGTH: Final = 5
-
-
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for index in range(256):
-        crc = index
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_TABLE: Final = _crc_table()
-
-
-def crc16_modbus(data: bytes) -> int:
-    """CRC-16/MODBUS (poly 0x8005 reflected, init 0xFFFF); sent low byte first."""
-    crc = 0xFFFF
-    for byte in data:
-        crc = (crc >> 8) ^ _TABLE[(crc ^ byte) & 0xFF]
-    return crc
 
 
 def with_crc(frame: bytes) -> bytes:
