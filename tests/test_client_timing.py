@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from custom_components.landis_gyr_optical.meter.client import run_session
+from custom_components.landis_gyr_optical.meter.client import TRACE_LIMIT, SessionClock, run_session
 from custom_components.landis_gyr_optical.meter.errors import NoAnswerError, ProtocolError
 from custom_components.landis_gyr_optical.meter.link import Link
+from custom_components.landis_gyr_optical.meter.readout import Direction
 from custom_components.landis_gyr_optical.meter.session import LineSettings, Protocol, SessionSettings
 
 
@@ -57,3 +58,15 @@ async def test_silent_line_is_no_answer() -> None:
     link = ScriptedLink(b"", every=0)
     with pytest.raises(NoAnswerError, match="push message"):
         await run_session(link, SessionSettings(protocol=Protocol.MODE_D, push_timeout=0.2))
+
+
+def test_trace_is_bounded() -> None:
+    """A flooding meter cannot grow the trace without end; the cut is noted once."""
+    clock = SessionClock()
+    for _ in range(10_000):
+        clock.record(Direction.RECEIVED, b"\x7f" * 100, 300)
+    clock.record(Direction.LINE, b"", 300, "attempt 1 failed")
+    assert clock.traced_bytes <= TRACE_LIMIT
+    assert sum(len(entry.data) for entry in clock.trace) == clock.traced_bytes
+    assert [entry.note for entry in clock.trace].count("trace full: later bytes not kept") == 1
+    assert clock.trace[-1].note == "attempt 1 failed", "notes are kept after the cut"

@@ -41,6 +41,12 @@ RETRY_PAUSE = INTER_CHARACTER_TIMEOUT
 
 LinkFactory = Callable[[str, LineSettings], Link]
 
+TRACE_LIMIT = 64 * 1024
+"""Bytes of line traffic a trace keeps (twice the largest readout)."""
+TRACE_ENTRIES = 4096
+_TRACE_NOTES = 64
+_TRUNCATED = "trace full: later bytes not kept"
+
 
 @dataclass(slots=True)
 class SessionClock:
@@ -58,9 +64,26 @@ class SessionClock:
     mode: Mode | None = None
     """The mode of the last session's meter, once its identification arrived."""
 
+    traced_bytes: int = 0
+
     def record(self, direction: Direction, data: bytes, baud: int, note: str = "") -> None:
-        """Add a trace entry stamped with the time since the clock started."""
+        """Add a trace entry stamped with the time since the clock started.
+
+        The trace is bounded (``TRACE_LIMIT`` bytes, ``TRACE_ENTRIES`` entries): a meter
+        that floods the line must not grow it without end. Notes are always kept.
+        """
+        if self.traced_bytes + len(data) > TRACE_LIMIT or len(self.trace) >= TRACE_ENTRIES:
+            if data:
+                self._truncated()
+                return
+            if len(self.trace) >= TRACE_ENTRIES + _TRACE_NOTES:
+                return
+        self.traced_bytes += len(data)
         self.trace.append(TraceEntry(time.monotonic() - self.origin, direction, data, baud, note))
+
+    def _truncated(self) -> None:
+        if not self.trace or self.trace[-1].note != _TRUNCATED:
+            self.trace.append(TraceEntry(time.monotonic() - self.origin, Direction.LINE, b"", 0, _TRUNCATED))
 
     def mark(self, name: str) -> None:
         """Remember when a phase first happened (``data message started`` ...)."""
