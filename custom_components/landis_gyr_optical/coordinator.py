@@ -141,11 +141,6 @@ def default_scan_interval(variant: str) -> int:
     return DEFAULT_SCAN_INTERVALS.get(variant, DEFAULT_SCAN_INTERVAL)
 
 
-def is_time_integral(obis: ObisCode) -> bool:
-    """Whether a register counts up over time (value group D 8: the energy totals)."""
-    return obis.d == "8" and obis.c.isdigit() and 0 < int(obis.c) < 96
-
-
 def is_total(obis: ObisCode, value: object, unit: str | None) -> bool:
     """Whether a register is a cumulative energy total (``C.8.E``) that the guard watches."""
     return obis.d == "8" and isinstance(value, Decimal) and (unit is None or is_energy_unit(unit))
@@ -351,13 +346,15 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
             if is_total(obis, value, register.unit):
                 assert isinstance(value, Decimal)
                 key = str(obis)
-                verdict = self.guard.check(key, value, register.unit or DEFAULT_TOTAL_UNIT, at, verified=verified)
+                verdict = self.guard.check(
+                    key, value, register.unit or DEFAULT_TOTAL_UNIT, at, verified=verified
+                )
                 self._held_first |= verdict is Verdict.HELD_FIRST
                 if not verdict.published:
                     LOGGER.debug("%s: %s %s held back (%s)", self.name, key, value, verdict)
                     published = self.guard.published(key)
                     value = published.value if published is not None else None
-            elif is_time_integral(obis):
+            elif obis.is_time_integral:
                 # A total that is no number with an energy unit: the line corrupted it in a
                 # way the checksum missed. Keep what was published; never show this value.
                 self.stats.malformed_totals += 1

@@ -29,7 +29,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator, MeterData, is_time_integral, is_total
+from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator, MeterData, is_total
 from .entity import LandisGyrEntity
 from .meter.datasets import Register
 from .meter.obis import ObisCode
@@ -37,7 +37,10 @@ from .meter.obis import ObisCode
 PARALLEL_UPDATES = 0
 
 _ENERGY_UNITS = (UnitOfEnergy.KILO_WATT_HOUR, UnitOfEnergy.WATT_HOUR, UnitOfEnergy.MEGA_WATT_HOUR)
-_REACTIVE_ENERGY_UNITS = (UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR, UnitOfReactiveEnergy.VOLT_AMPERE_REACTIVE_HOUR)
+_REACTIVE_ENERGY_UNITS = (
+    UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR,
+    UnitOfReactiveEnergy.VOLT_AMPERE_REACTIVE_HOUR,
+)
 _POWER_UNITS = (UnitOfPower.KILO_WATT, UnitOfPower.WATT, UnitOfPower.MEGA_WATT)
 SERIAL_CODES = frozenset(
     ObisCode.parse(code) for code in ("0-0:96.1.0", "C.1.0", "0.0.0", "1-0:0.0.9", "1-0:96.1.0")
@@ -122,14 +125,42 @@ def _table() -> dict[str, ObisSensorEntityDescription]:
         "15.8.0": _energy("energy_absolute"),
         "3.8.0": _energy("reactive_energy_import", reactive=True),
         "4.8.0": _energy("reactive_energy_export", reactive=True),
-        "1.7.0": _measurement("power_import", SensorDeviceClass.POWER, _POWER_UNITS, suggested_unit=UnitOfPower.WATT, precision=0),
-        "2.7.0": _measurement("power_export", SensorDeviceClass.POWER, _POWER_UNITS, suggested_unit=UnitOfPower.WATT, precision=0),
-        "16.7.0": _measurement("power_net", SensorDeviceClass.POWER, _POWER_UNITS, suggested_unit=UnitOfPower.WATT, precision=0),
-        "14.7.0": _measurement("frequency", SensorDeviceClass.FREQUENCY, (UnitOfFrequency.HERTZ,), precision=2),
+        "1.7.0": _measurement(
+            "power_import",
+            SensorDeviceClass.POWER,
+            _POWER_UNITS,
+            suggested_unit=UnitOfPower.WATT,
+            precision=0,
+        ),
+        "2.7.0": _measurement(
+            "power_export",
+            SensorDeviceClass.POWER,
+            _POWER_UNITS,
+            suggested_unit=UnitOfPower.WATT,
+            precision=0,
+        ),
+        "16.7.0": _measurement(
+            "power_net", SensorDeviceClass.POWER, _POWER_UNITS, suggested_unit=UnitOfPower.WATT, precision=0
+        ),
+        "14.7.0": _measurement(
+            "frequency", SensorDeviceClass.FREQUENCY, (UnitOfFrequency.HERTZ,), precision=2
+        ),
         "13.7.0": _measurement("power_factor", SensorDeviceClass.POWER_FACTOR, (None,), precision=2),
-        "3.7.0": _measurement("reactive_power_import", SensorDeviceClass.REACTIVE_POWER, (UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE, UnitOfReactivePower.VOLT_AMPERE_REACTIVE)),
-        "4.7.0": _measurement("reactive_power_export", SensorDeviceClass.REACTIVE_POWER, (UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE, UnitOfReactivePower.VOLT_AMPERE_REACTIVE)),
-        "9.7.0": _measurement("apparent_power", SensorDeviceClass.APPARENT_POWER, (UnitOfApparentPower.KILO_VOLT_AMPERE, UnitOfApparentPower.VOLT_AMPERE)),
+        "3.7.0": _measurement(
+            "reactive_power_import",
+            SensorDeviceClass.REACTIVE_POWER,
+            (UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE, UnitOfReactivePower.VOLT_AMPERE_REACTIVE),
+        ),
+        "4.7.0": _measurement(
+            "reactive_power_export",
+            SensorDeviceClass.REACTIVE_POWER,
+            (UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE, UnitOfReactivePower.VOLT_AMPERE_REACTIVE),
+        ),
+        "9.7.0": _measurement(
+            "apparent_power",
+            SensorDeviceClass.APPARENT_POWER,
+            (UnitOfApparentPower.KILO_VOLT_AMPERE, UnitOfApparentPower.VOLT_AMPERE),
+        ),
         "F.F.0": _diagnostic("error_register"),
         "0.9.1": _diagnostic("meter_time"),
         "0.9.2": _diagnostic("meter_date"),
@@ -138,7 +169,9 @@ def _table() -> dict[str, ObisSensorEntityDescription]:
         "96.1.1": _diagnostic("model"),
         "96.7.21": _counter("power_failures"),
         "96.7.9": _counter("long_power_failures"),
-        "90.7.0": _measurement("current_sum", SensorDeviceClass.CURRENT, (UnitOfElectricCurrent.AMPERE,), precision=2),
+        "90.7.0": _measurement(
+            "current_sum", SensorDeviceClass.CURRENT, (UnitOfElectricCurrent.AMPERE,), precision=2
+        ),
         "96.14.0": ObisSensorEntityDescription(
             key="active_tariff",
             translation_key="active_tariff",
@@ -172,16 +205,28 @@ def _table() -> dict[str, ObisSensorEntityDescription]:
         for direction, c in (("import", import_c), ("export", export_c)):
             table[f"{c}.8.0"] = _energy(f"energy_{direction}_phase", phase=phase)
             table[f"{c}.7.0"] = _measurement(
-                f"power_{direction}_phase", SensorDeviceClass.POWER, _POWER_UNITS,
-                suggested_unit=UnitOfPower.WATT, precision=0, phase=phase,
+                f"power_{direction}_phase",
+                SensorDeviceClass.POWER,
+                _POWER_UNITS,
+                suggested_unit=UnitOfPower.WATT,
+                precision=0,
+                phase=phase,
             )
     for c, phase in (("31", "L1"), ("51", "L2"), ("71", "L3")):
         table[f"{c}.7.0"] = _measurement(
-            "current_phase", SensorDeviceClass.CURRENT, (UnitOfElectricCurrent.AMPERE,), precision=2, phase=phase
+            "current_phase",
+            SensorDeviceClass.CURRENT,
+            (UnitOfElectricCurrent.AMPERE,),
+            precision=2,
+            phase=phase,
         )
     for c, phase in (("32", "L1"), ("52", "L2"), ("72", "L3")):
         table[f"{c}.7.0"] = _measurement(
-            "voltage_phase", SensorDeviceClass.VOLTAGE, (UnitOfElectricPotential.VOLT,), precision=1, phase=phase
+            "voltage_phase",
+            SensorDeviceClass.VOLTAGE,
+            (UnitOfElectricPotential.VOLT,),
+            precision=1,
+            phase=phase,
         )
     for c, phase in (("33", "L1"), ("53", "L2"), ("73", "L3")):
         table[f"{c}.7.0"] = _measurement(
@@ -200,12 +245,17 @@ CHANNEL_DESCRIPTIONS = {
 """Known registers of other channels, by full code (E-Redes firmware versions)."""
 
 GENERIC = ObisSensorEntityDescription(
-    key="register", translation_key="register", state_class=SensorStateClass.MEASUREMENT,
+    key="register",
+    translation_key="register",
+    state_class=SensorStateClass.MEASUREMENT,
     entity_registry_enabled_default=False,
 )
 GENERIC_TOTAL = ObisSensorEntityDescription(
-    key="register_total", translation_key="register", device_class=SensorDeviceClass.ENERGY,
-    state_class=SensorStateClass.TOTAL_INCREASING, entity_registry_enabled_default=False,
+    key="register_total",
+    translation_key="register",
+    device_class=SensorDeviceClass.ENERGY,
+    state_class=SensorStateClass.TOTAL_INCREASING,
+    entity_registry_enabled_default=False,
 )
 
 
@@ -250,7 +300,11 @@ def describe(obis: ObisCode, register: Register) -> tuple[ObisSensorEntityDescri
         return None
     description = DESCRIPTIONS.get(obis.short) if obis.a in (0, 1) and obis.b == 0 else None
     description = description or CHANNEL_DESCRIPTIONS.get(str(obis))
-    if description is not None and description.options is not None and register.value not in description.options:
+    if (
+        description is not None
+        and description.options is not None
+        and register.value not in description.options
+    ):
         # A numeric tariff indicator (DSMR's 0-0:96.14.0) is no E-Redes tariff name.
         description = None
     if description is not None:
@@ -343,10 +397,14 @@ class RegisterSensor(LandisGyrEntity, SensorEntity):
         # else is a corruption the checksum missed (a total was already held by the guard).
         if not isinstance(value, Decimal):
             return None
-        if is_time_integral(self.obis):
+        if self.obis.is_time_integral:
             return value
         register = data.readout.current.get(self.obis)
-        if register is not None and register.unit is not None and register.unit != self.native_unit_of_measurement:
+        if (
+            register is not None
+            and register.unit is not None
+            and register.unit != self.native_unit_of_measurement
+        ):
             return None
         return value
 

@@ -120,6 +120,15 @@ class ObisCode:
         return self.f is not None
 
     @property
+    def is_time_integral(self) -> bool:
+        """Whether the register counts up over time: value group D 8 of a physical quantity.
+
+        Energy totals (``1.8.0``, ``2.8.1``) are; abstract codes (``0.8.0``, ``C.8.1``
+        operating hours) are not.
+        """
+        return self.d == "8" and self.c.isdigit() and 0 < int(self.c) < 96
+
+    @property
     def current(self) -> ObisCode:
         """The code of the current value this history entry belongs to."""
         return ObisCode(self.a, self.b, self.c, self.d, self.e)

@@ -349,7 +349,9 @@ class Session:
     def _expect_data(self, line: LineSettings) -> None:
         self._phase = _Phase.DATA
         self._junk = 0
-        self._receive("data message", self._first_byte(line), self._max_total(self.settings.max_readout, line))
+        self._receive(
+            "data message", self._first_byte(line), self._max_total(self.settings.max_readout, line)
+        )
 
     # --- parsing ---------------------------------------------------------------------------
 
@@ -555,7 +557,11 @@ def _check_numbers(registers: list[Register]) -> None:
     group D ``8``: the energy totals), with or without its unit.
     """
     for register in registers:
-        if register.obis.d == "8" and register.value is not None and not isinstance(register.value, Decimal):
+        if (
+            register.obis.is_time_integral
+            and register.value is not None
+            and not isinstance(register.value, Decimal)
+        ):
             raise ChecksumError(
                 f"{register.obis} carries {register.value!r}, which is not a number: the readout is "
                 "corrupted and is discarded"
