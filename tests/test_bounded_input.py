@@ -95,7 +95,10 @@ async def _flood(master: int, payload: bytes, stop: asyncio.Event) -> None:
 
 @pytest.mark.parametrize(
     ("payload", "error"),
-    [(bytes(range(0x80, 0x100)) * 4, ProtocolError), (bytes([STX]) + b"1.8.0(1*kWh)\r\n" * 60, ReadoutTooLongError)],
+    [
+        (bytes(range(0x80, 0x100)) * 4, ProtocolError),
+        (bytes([STX]) + b"1.8.0(1*kWh)\r\n" * 60, ReadoutTooLongError),
+    ],
     ids=["garbage", "endless-block"],
 )
 async def test_endless_stream_on_a_pty(payload: bytes, error: type[MeterError]) -> None:

@@ -225,7 +225,9 @@ KEY = "101112131415161718191A1B1C1D1E1F"
 
 async def test_read_dlms_push_with_key() -> None:
     """``--protocol dlms_push --key``: the encrypted push decodes; the JSON shape is unchanged."""
-    async with PtyPushMeter(lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05) as meter:
+    async with PtyPushMeter(
+        lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05
+    ) as meter:
         code, out, err = await run_cli(
             "read", "--port", meter.port, "--protocol", "dlms_push", "--key", KEY, "--json", "--timeout", "5"
         )
@@ -254,7 +256,9 @@ async def test_read_sml_and_mode_e_and_hdlc() -> None:
     assert code == 0, err
     assert json.loads(out)["registers"]["1-0:1.8.0"] == {"value": 123456.78, "unit": "kWh"}
     async with PullMeter(standard_objects(), mode_e=False) as meter:
-        code, out, err = await run_cli("read", "--port", meter.port, "--protocol", "dlms_hdlc", "--slave", "1")
+        code, out, err = await run_cli(
+            "read", "--port", meter.port, "--protocol", "dlms_hdlc", "--slave", "1"
+        )
     assert code == 0, err
     assert "dlms_hdlc at 9600 Bd, checksum crc16" in out
 
@@ -285,7 +289,9 @@ async def test_probe_finds_dlms_push_and_suggests_options() -> None:
 
 async def test_probe_encrypted_push_needs_key() -> None:
     """An encrypted push without a key: the probe stops there and says the key is needed."""
-    async with PtyPushMeter(lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05) as meter:
+    async with PtyPushMeter(
+        lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05
+    ) as meter:
         code, out, _ = await run_cli("probe", "--port", meter.port, "--listen", "2")
         assert code == 4
         assert "encryption key is needed" in out

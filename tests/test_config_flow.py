@@ -49,7 +49,9 @@ from .conftest import METER_SERIAL, PORT, entry_data, make_readout
 OTHER_PORT = "/dev/serial/by-id/usb-Silicon_Labs_CP2102_0001-if00-port0"
 
 
-def _port_info(device: str, resolved: str, serial: str, product: str | None = "Optical Head") -> serialx.SerialPortInfo:
+def _port_info(
+    device: str, resolved: str, serial: str, product: str | None = "Optical Head"
+) -> serialx.SerialPortInfo:
     return serialx.SerialPortInfo(
         device=device,
         resolved_device=resolved,
@@ -68,7 +70,9 @@ def _port_info(device: str, resolved: str, serial: str, product: str | None = "O
 def mock_ports() -> Generator[list[serialx.SerialPortInfo]]:
     """Two USB heads on the system."""
     ports = [_port_info(PORT, "/dev/ttyUSB0", "A1B2C3"), _port_info(OTHER_PORT, "/dev/ttyUSB1", "0001", None)]
-    with patch("custom_components.landis_gyr_optical.config_flow.serialx.list_serial_ports", return_value=ports):
+    with patch(
+        "custom_components.landis_gyr_optical.config_flow.serialx.list_serial_ports", return_value=ports
+    ):
         yield ports
 
 
@@ -95,7 +99,9 @@ async def _start_at_protocol(hass: HomeAssistant, port: str = PORT) -> dict[str,
     return result
 
 
-async def test_user_flow_mode_c(hass: HomeAssistant, mock_ports: list[Any], mock_read_meter: AsyncMock) -> None:
+async def test_user_flow_mode_c(
+    hass: HomeAssistant, mock_ports: list[Any], mock_read_meter: AsyncMock
+) -> None:
     """A listed head, mode C: the meter is read once and the entry is keyed by its serial."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     options = result["data_schema"].schema[CONF_PORT].config["options"]
@@ -106,9 +112,7 @@ async def test_user_flow_mode_c(hass: HomeAssistant, mock_ports: list[Any], mock
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Landis+Gyr ZMF100AC.M27"
     assert result["result"].unique_id == METER_SERIAL
-    assert result["data"] == entry_data(
-        max_baud=9600, usb_id="0403:6001_A1B2C3"
-    )
+    assert result["data"] == entry_data(max_baud=9600, usb_id="0403:6001_A1B2C3")
     assert result["options"] == {CONF_SCAN_INTERVAL: 120, CONF_MAX_POWER_KW: 60.0}
     settings: SessionSettings = mock_read_meter.call_args_list[0].args[1]
     assert (settings.protocol, settings.max_baud) == (Protocol.MODE_C, 9600)
@@ -134,7 +138,9 @@ async def test_manual_port_and_detection(hass: HomeAssistant, mock_read_meter: A
     )
     with (
         patch("custom_components.landis_gyr_optical.config_flow.serialx.list_serial_ports", return_value=[]),
-        patch("custom_components.landis_gyr_optical.config_flow.probe", AsyncMock(return_value=report)) as probe,
+        patch(
+            "custom_components.landis_gyr_optical.config_flow.probe", AsyncMock(return_value=report)
+        ) as probe,
     ):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
         assert result["step_id"] == "manual"
@@ -272,7 +278,9 @@ async def test_usb_discovery_updates_path(hass: HomeAssistant, mock_read_meter: 
 
 async def test_usb_discovery_ignored(hass: HomeAssistant) -> None:
     """A head the user ignored is not offered again."""
-    MockConfigEntry(domain=DOMAIN, unique_id="0403:6001_A1B2C3", source=SOURCE_IGNORE, data={}).add_to_hass(hass)
+    MockConfigEntry(domain=DOMAIN, unique_id="0403:6001_A1B2C3", source=SOURCE_IGNORE, data={}).add_to_hass(
+        hass
+    )
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USB}, data=USB_INFO)
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
 
@@ -297,18 +305,22 @@ async def test_reconfigure(
     await hass.async_block_till_done()
 
 
-async def test_reconfigure_manual_url_not_listed(
-    hass: HomeAssistant, mock_read_meter: AsyncMock
-) -> None:
+async def test_reconfigure_manual_url_not_listed(hass: HomeAssistant, mock_read_meter: AsyncMock) -> None:
     """A URL port is offered as the current choice; another meter is refused."""
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=METER_SERIAL, data=entry_data(port="socket://192.0.2.1:1"))
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=METER_SERIAL, data=entry_data(port="socket://192.0.2.1:1")
+    )
     entry.add_to_hass(hass)
     with patch("custom_components.landis_gyr_optical.config_flow.serialx.list_serial_ports", return_value=[]):
         result = await entry.start_reconfigure_flow(hass)
         options = result["data_schema"].schema[CONF_PORT].config["options"]
         assert [option["value"] for option in options] == ["socket://192.0.2.1:1", MANUAL_PORT]
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: "socket://192.0.2.1:1"})
-    mock_read_meter.return_value = make_readout(make_readout().registers and "C.1.0(99999999)\r\n1.8.0(1.0*kWh)\r\n")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_PORT: "socket://192.0.2.1:1"}
+        )
+    mock_read_meter.return_value = make_readout(
+        make_readout().registers and "C.1.0(99999999)\r\n1.8.0(1.0*kWh)\r\n"
+    )
     result = await _read(hass, result, _protocol_input())
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "unique_id_mismatch"
     assert entry.data[CONF_PORT] == "socket://192.0.2.1:1"
@@ -320,6 +332,7 @@ async def test_reconfigure_push_entry_pauses_listener(
     """A loaded push entry releases its port for the test read and takes it back after."""
     entry = MockConfigEntry(domain=DOMAIN, unique_id=METER_SERIAL, data=entry_data(protocol="mode_d"))
     entry.add_to_hass(hass)
+
     async def _listen(*_: Any) -> Any:
         await asyncio.Event().wait()
 
@@ -331,7 +344,9 @@ async def test_reconfigure_push_entry_pauses_listener(
         assert await hass.config_entries.async_setup(entry.entry_id)
         coordinator = entry.runtime_data
         assert coordinator._push_task is not None
-        with patch("custom_components.landis_gyr_optical.config_flow.serialx.list_serial_ports", return_value=[]):
+        with patch(
+            "custom_components.landis_gyr_optical.config_flow.serialx.list_serial_ports", return_value=[]
+        ):
             result = await entry.start_reconfigure_flow(hass)
             result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: PORT})
         mock_read_meter.return_value = make_readout(protocol="mode_d", checksum="none")
@@ -352,7 +367,9 @@ async def test_options_polled(
 ) -> None:
     """The poll interval cannot be shorter than the last readout's line time."""
     slow = make_readout()
-    mock_read_meter.return_value = dataclasses.replace(slow, timings={"identification started": 0.5, "done": 40.2})
+    mock_read_meter.return_value = dataclasses.replace(
+        slow, timings={"identification started": 0.5, "done": 40.2}
+    )
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
@@ -391,7 +408,11 @@ def test_helpers() -> None:
     assert port_label(info) == f"Optical Head - {PORT}, s/n: A1B2C3 - FTDI - 0403:6001"
     bare = serialx.SerialPortInfo("/dev/ttyS0", "/dev/ttyS0", None, None, None, None, None, None, None, None)
     assert port_label(bare) == "/dev/ttyS0, s/n: n/a"
-    assert valid_port("/dev/ttyUSB0") and valid_port("COM3") and valid_port("esphome://head.local:6053/?port_name=x")
+    assert (
+        valid_port("/dev/ttyUSB0")
+        and valid_port("COM3")
+        and valid_port("esphome://head.local:6053/?port_name=x")
+    )
     assert not valid_port("socket://") and not valid_port("ttyUSB0")
     plain = read_timeout(SessionSettings(), attempts=1)
     assert plain > 100  # a 300 Bd readout takes minutes at worst, never a fixed 10 s
@@ -403,7 +424,9 @@ async def test_meter_without_serial(hass: HomeAssistant, mock_read_meter: AsyncM
     """A meter that reports no serial is keyed by its FLAG id and identification; ports without USB ids are listed."""
     mock_read_meter.return_value = make_readout("1.8.0(000001.000*kWh)\r\n")
     bare = serialx.SerialPortInfo("/dev/ttyS0", "/dev/ttyS0", None, None, None, None, None, None, None, None)
-    with patch("custom_components.landis_gyr_optical.config_flow.serialx.list_serial_ports", return_value=[bare]):
+    with patch(
+        "custom_components.landis_gyr_optical.config_flow.serialx.list_serial_ports", return_value=[bare]
+    ):
         result = await _start_at_protocol(hass, "/dev/ttyS0")
         result = await _read(hass, result, _protocol_input())
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -432,7 +455,9 @@ async def test_detection_reports_refused_registers(hass: HomeAssistant, mock_por
 
 async def test_options_of_han_entry(hass: HomeAssistant) -> None:
     """A HAN entry: 30 s default, no rate, the minimum is the estimated poll time."""
-    entry = MockConfigEntry(domain=DOMAIN, unique_id="h", data=entry_data(protocol="eredes_han", framing="8N1"))
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id="h", data=entry_data(protocol="eredes_han", framing="8N1")
+    )
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert list(result["data_schema"].schema) == [CONF_SCAN_INTERVAL, CONF_MAX_POWER_KW]

@@ -31,7 +31,9 @@ def attribute(message: str) -> str:
     return match.group(1) if match else "other"
 
 
-async def test_no_slow_callback_of_ours_during_reads(hass: HomeAssistant, caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_slow_callback_of_ours_during_reads(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
     """Three polls of a real meter on a pty: no callback of ours takes 5 ms."""
     profile = dataclasses.replace(load_profile("lgz_e350"), reaction_time=0.02)
     loop = asyncio.get_running_loop()

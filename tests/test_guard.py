@@ -95,7 +95,9 @@ def test_soak_monotonic_and_bounded(seed: int) -> None:
     for _ in range(500):
         step = rng.choice([1.0, 10.0, 60.0, 600.0])
         at += step
-        truth += (Decimal(str(rng.uniform(0, power))) * Decimal(str(step)) / Decimal(3600)).quantize(Decimal("0.001"))
+        truth += (Decimal(str(rng.uniform(0, power))) * Decimal(str(step)) / Decimal(3600)).quantize(
+            Decimal("0.001")
+        )
         offset = Decimal(0)
         if rng.random() < 0.1:
             # A corruption the checksum missed: any digit changed by one.

@@ -77,7 +77,10 @@ async def test_push_meter_on_pty(hass: HomeAssistant) -> None:
             state = hass.states.get("sensor.landis_gyr_e360_energy_import")
             if state is not None and state.state not in ("unknown", STATE_UNAVAILABLE):
                 break
-        assert hass.states.get("sensor.landis_gyr_e360_energy_import").state == "896.020", ("; ".join(f"{e.kind} {e.detail}" for e in meter.events[-14:]), meter.errors)
+        assert hass.states.get("sensor.landis_gyr_e360_energy_import").state == "896.020", (
+            "; ".join(f"{e.kind} {e.detail}" for e in meter.events[-14:]),
+            meter.errors,
+        )
         assert coordinator.data.readout.checksum == "crc16"
         assert await hass.config_entries.async_unload(entry.entry_id)
         assert coordinator._push_task is None
@@ -103,7 +106,11 @@ async def test_push_setup_retries_when_port_missing(hass: HomeAssistant) -> None
 
 async def test_push_reconnects_after_port_error(hass: HomeAssistant) -> None:
     """A push port that fails is closed and reopened after a pause; errors make entities unavailable."""
-    pushes = [PortError("/dev/x", "gone"), NoAnswerError("quiet"), make_readout(protocol="mode_d", checksum="crc16")]
+    pushes = [
+        PortError("/dev/x", "gone"),
+        NoAnswerError("quiet"),
+        make_readout(protocol="mode_d", checksum="crc16"),
+    ]
     opened = AsyncMock()
     closed = AsyncMock()
     release = asyncio.Event()
@@ -163,7 +170,9 @@ async def test_push_refresh_before_first_push(hass: HomeAssistant) -> None:
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_remove_entry_drops_storage(hass: HomeAssistant, mock_read_meter: AsyncMock, hass_storage: dict) -> None:
+async def test_remove_entry_drops_storage(
+    hass: HomeAssistant, mock_read_meter: AsyncMock, hass_storage: dict
+) -> None:
     """Removing a meter removes its stored guard references."""
     entry = _entry("/dev/ttyUSB0", "18438636")
     entry.add_to_hass(hass)
@@ -174,7 +183,9 @@ async def test_remove_entry_drops_storage(hass: HomeAssistant, mock_read_meter: 
     assert f"{DOMAIN}.{entry.entry_id}" not in hass_storage
 
 
-@pytest.mark.parametrize(("timings", "expected"), [({"identification started": 1.0, "done": 3.5}, 2.5), ({}, 9.0)])
+@pytest.mark.parametrize(
+    ("timings", "expected"), [({"identification started": 1.0, "done": 3.5}, 2.5), ({}, 9.0)]
+)
 def test_readout_duration(timings: dict[str, float], expected: float) -> None:
     readout = dataclasses.replace(make_readout(), timings=timings)
     assert readout_duration(readout, 9.0) == expected

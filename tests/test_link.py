@@ -110,7 +110,10 @@ def broken_link(error: BaseException) -> Link:
 
 @pytest.mark.parametrize(
     "error",
-    [OSError(errno.EIO, "Input/output error"), serialx.SerialException("device reports readiness but no data")],
+    [
+        OSError(errno.EIO, "Input/output error"),
+        serialx.SerialException("device reports readiness but no data"),
+    ],
 )
 async def test_io_errors_name_the_port_and_the_step(error: BaseException) -> None:
     """Write, read and switch failures become PortError naming the port, the reason and the step."""

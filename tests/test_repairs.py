@@ -78,7 +78,9 @@ async def test_url_port_failure_waits_for_three(
     hass: HomeAssistant, mock_read_meter: AsyncMock, issue_registry: ir.IssueRegistry
 ) -> None:
     """A network bridge that refuses is not 'vanished': the usual count applies."""
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=METER_SERIAL, data=entry_data(port="socket://192.0.2.1:1"))
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=METER_SERIAL, data=entry_data(port="socket://192.0.2.1:1")
+    )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     mock_read_meter.side_effect = PortError("socket://192.0.2.1:1", "refused")

@@ -88,7 +88,10 @@ async def test_device_and_categories(
     assert firmware.entity_category is EntityCategory.DIAGNOSTIC
     assert firmware.unique_id == f"{METER_SERIAL}_0-0:0.2.0"
     # Serial numbers and billing history are not entities.
-    unique_ids = {entry.unique_id for entry in er.async_entries_for_config_entry(entity_registry, mock_config_entry.entry_id)}
+    unique_ids = {
+        entry.unique_id
+        for entry in er.async_entries_for_config_entry(entity_registry, mock_config_entry.entry_id)
+    }
     assert not any(uid.endswith(("C.1.0", "0.0.0", "*1")) for uid in unique_ids)
 
 
@@ -227,7 +230,9 @@ async def test_corrupted_units_never_reach_an_entity(
     assert hass.states.get(export).state == "1.500"
     assert hass.states.get(voltage).state == "233"
     mock_read_meter.return_value = make_readout(
-        DATA_BLOCK.replace("2.8.0(000001.500*kWh)", "2.8.0(001601.500*C)").replace("32.7.0(233*V)", "32.7.0(233*A)")
+        DATA_BLOCK.replace("2.8.0(000001.500*kWh)", "2.8.0(001601.500*C)").replace(
+            "32.7.0(233*V)", "32.7.0(233*A)"
+        )
     )
     await _poll(hass, freezer)
     assert hass.states.get(export).state == "1.500"

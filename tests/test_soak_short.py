@@ -60,7 +60,12 @@ async def test_noise_never_reaches_the_energy_dashboard(
     report.append("\n".join(f"- {finding}" for finding in result.findings))
     assert result.polls >= READOUTS
     assert result.corrupted_attempts > 0
-    assert (result.violations_decrease, result.violations_exceed, result.violations_off, result.unguarded_totals) == (0, 0, 0, 0)
+    assert (
+        result.violations_decrease,
+        result.violations_exceed,
+        result.violations_off,
+        result.unguarded_totals,
+    ) == (0, 0, 0, 0)
     assert result.phantom_published == 0
     assert result.state_mismatches == 0
     if parity:

@@ -157,16 +157,23 @@ async def test_dlms_push_e450_flow_and_entities(hass: HomeAssistant) -> None:
 
 async def test_encrypted_push_key_errors_then_correct_key(hass: HomeAssistant) -> None:
     """A malformed key is refused on the form; a wrong key fails the read; the right one is stored."""
-    async with PtyPushMeter(lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05) as meter:
+    async with PtyPushMeter(
+        lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05
+    ) as meter:
         result = await _start(hass, meter.port)
         result = await _submit(hass, result, _protocol("dlms_push"))
         result = await _submit(hass, result, {CONF_KEY: "12345", CONF_AUTHENTICATION_KEY: "zz" * 16})
-        assert result["errors"] == {CONF_KEY: "invalid_key_format", CONF_AUTHENTICATION_KEY: "invalid_key_format"}
+        assert result["errors"] == {
+            CONF_KEY: "invalid_key_format",
+            CONF_AUTHENTICATION_KEY: "invalid_key_format",
+        }
         result = await _submit(hass, result, {CONF_KEY: WRONG_KEY})
         assert result["type"] is FlowResultType.FORM and result["step_id"] == "dlms_push"
         assert result["errors"] == {"base": "invalid_key"}
         with patch("custom_components.landis_gyr_optical.async_setup_entry", return_value=True):
-            result = await _submit(hass, result, {CONF_KEY: " ".join(KEY[i : i + 4] for i in range(0, 32, 4))})
+            result = await _submit(
+                hass, result, {CONF_KEY: " ".join(KEY[i : i + 4] for i in range(0, 32, 4))}
+            )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"][CONF_KEY] == KEY
         assert result["data"][CONF_AUTHENTICATION_KEY] is None
@@ -174,7 +181,9 @@ async def test_encrypted_push_key_errors_then_correct_key(hass: HomeAssistant) -
 
 async def test_detection_of_encrypted_push_asks_for_the_key(hass: HomeAssistant) -> None:
     """Detection recognises an encrypted push and asks for the key instead of failing."""
-    async with PtyPushMeter(lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05) as meter:
+    async with PtyPushMeter(
+        lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05
+    ) as meter:
         result = await _start(hass, meter.port)
         result = await _submit(hass, result, _protocol("auto"))
         assert result["step_id"] == "dlms_push"
@@ -199,12 +208,19 @@ async def test_push_detected_and_diagnostics_redact_keys(
         with patch("custom_components.landis_gyr_optical.async_setup_entry", return_value=True):
             result = await _submit(hass, result, {})
         assert result["data"][CONF_PROTOCOL] == "dlms_push"
-    async with PtyPushMeter(lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05) as meter:
+    async with PtyPushMeter(
+        lambda n: encrypted_push_frames(push_apdu(n), bytes.fromhex(KEY)), period=0.05
+    ) as meter:
         entry = MockConfigEntry(
             domain=DOMAIN,
             title="E570",
             unique_id="E570-1",
-            data={CONF_PORT: meter.port, CONF_PROTOCOL: "dlms_push", CONF_KEY: KEY, CONF_AUTHENTICATION_KEY: WRONG_KEY},
+            data={
+                CONF_PORT: meter.port,
+                CONF_PROTOCOL: "dlms_push",
+                CONF_KEY: KEY,
+                CONF_AUTHENTICATION_KEY: WRONG_KEY,
+            },
             options={CONF_MAX_POWER_KW: 60.0},
         )
         entry.add_to_hass(hass)
@@ -259,7 +275,9 @@ async def test_mode_e_password(hass: HomeAssistant) -> None:
         await hass.async_block_till_done()
         # The first total awaits its confirming read; instantaneous values show at once.
         assert _state(hass, entry, entry.unique_id, "1-0:1.8.0").state == STATE_UNKNOWN
-        assert entry.runtime_data.data.readout.current[ObisCode.parse("1-0:1.8.0")].value == Decimal("123456.78")
+        assert entry.runtime_data.data.readout.current[ObisCode.parse("1-0:1.8.0")].value == Decimal(
+            "123456.78"
+        )
         assert _state(hass, entry, entry.unique_id, "1-0:32.7.0").state == "231.4"
         await _unload_closes(hass, entry, meter.port)
 
@@ -318,13 +336,18 @@ async def test_eredes_flow_and_entities(hass: HomeAssistant, profile: Any, three
         assert tariff.attributes[ATTR_OPTIONS] == ["vazio", "ponta", "cheias"]
         assert _state(hass, entry, HAN_SERIAL, "1-0:13.7.0").state == "0.987"
         threshold = _state(hass, entry, HAN_SERIAL, "0-0:17.0.1")
-        assert (threshold.state, threshold.attributes[ATTR_DEVICE_CLASS]) == ("6900", SensorDeviceClass.APPARENT_POWER)
+        assert (threshold.state, threshold.attributes[ATTR_DEVICE_CLASS]) == (
+            "6900",
+            SensorDeviceClass.APPARENT_POWER,
+        )
         if three_phase:
             assert _state(hass, entry, HAN_SERIAL, "1-0:52.7.0").state == "231.5"
             assert _state(hass, entry, HAN_SERIAL, "1-0:71.7.0").state == "1.2"
             assert _state(hass, entry, HAN_SERIAL, "1-0:61.8.0").state == "334.567"
         else:
-            assert er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{HAN_SERIAL}_1-0:52.7.0") is None
+            assert (
+                er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{HAN_SERIAL}_1-0:52.7.0") is None
+            )
         await _unload_closes(hass, entry, meter.port)
 
 

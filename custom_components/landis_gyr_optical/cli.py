@@ -87,7 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--password", default=None, help="DLMS low-level password (dlms_mode_e, dlms_hdlc)")
     read.add_argument("--slave", type=int, default=1, help="HAN slave id or DLMS server address (default 1)")
     read.add_argument(
-        "--framing", choices=[Framing.EIGHT_N_ONE.value, Framing.EIGHT_N_TWO.value], default=None,
+        "--framing",
+        choices=[Framing.EIGHT_N_ONE.value, Framing.EIGHT_N_TWO.value],
+        default=None,
         help="HAN line framing (detected when left out)",
     )
     read.add_argument("--json", action="store_true", help="print one JSON object")

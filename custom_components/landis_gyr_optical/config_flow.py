@@ -148,15 +148,21 @@ def list_ports() -> list[SerialPort]:
     for info in serialx.list_serial_ports():
         vid = None if info.vid is None else f"{info.vid:04X}"
         pid = None if info.pid is None else f"{info.pid:04X}"
-        ports.append(SerialPort(info.device, port_label(info), usb_id(vid, pid, info.serial_number), info.resolved_device))
+        ports.append(
+            SerialPort(
+                info.device, port_label(info), usb_id(vid, pid, info.serial_number), info.resolved_device
+            )
+        )
     return ports
 
 
 def valid_port(port: str) -> bool:
     """Whether a typed port is a device path or a URL the link can open."""
     lowered = port.lower()
-    return port.startswith("/") or bool(_WINDOWS_PORT.match(port)) or (
-        lowered.startswith(URL_SCHEMES) and len(port) > lowered.index("://") + 3
+    return (
+        port.startswith("/")
+        or bool(_WINDOWS_PORT.match(port))
+        or (lowered.startswith(URL_SCHEMES) and len(port) > lowered.index("://") + 3)
     )
 
 
@@ -290,7 +296,9 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         schema = vol.Schema(
             {
                 vol.Required(CONF_PORT, default=current or options[0]["value"]): SelectSelector(
-                    SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST, translation_key=CONF_PORT)
+                    SelectSelectorConfig(
+                        options=options, mode=SelectSelectorMode.LIST, translation_key=CONF_PORT
+                    )
                 )
             }
         )
@@ -301,9 +309,13 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         scanned = await self.hass.async_add_executor_job(list_ports)
         own = self._reconfigure_entry_id if self.source == SOURCE_RECONFIGURE else None
         used = {
-            entry.data[CONF_PORT] for entry in self._async_current_entries(include_ignore=False) if entry.entry_id != own
+            entry.data[CONF_PORT]
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.entry_id != own
         }
-        return {port.device: port for port in scanned if port.device not in used and port.resolved not in used}
+        return {
+            port.device: port for port in scanned if port.device not in used and port.resolved not in used
+        }
 
     async def async_step_manual(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Type a device path or a URL (``socket://``, ``rfc2217://``, ``esphome://``)."""
@@ -314,7 +326,9 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._port, self._usb_id = port, None
                 return await self.async_step_protocol()
             errors[CONF_PORT] = "invalid_port"
-        schema = vol.Schema({vol.Required(CONF_PORT, default=self._defaults.get(CONF_PORT, "")): TextSelector()})
+        schema = vol.Schema(
+            {vol.Required(CONF_PORT, default=self._defaults.get(CONF_PORT, "")): TextSelector()}
+        )
         return self.async_show_form(step_id="manual", data_schema=schema, errors=errors)
 
     # --- USB discovery ----------------------------------------------------------------------------
@@ -363,11 +377,17 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         protocol = defaults.get(CONF_PROTOCOL, AUTO)
         advanced = vol.Schema(
             {
-                vol.Required(CONF_MAX_BAUD, default=str(defaults.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))): SelectSelector(
-                    SelectSelectorConfig(options=[str(rate) for rate in BAUD_RATES], mode=SelectSelectorMode.DROPDOWN)
+                vol.Required(
+                    CONF_MAX_BAUD, default=str(defaults.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[str(rate) for rate in BAUD_RATES], mode=SelectSelectorMode.DROPDOWN
+                    )
                 ),
                 vol.Optional(CONF_ADDRESS, default=defaults.get(CONF_ADDRESS, "")): TextSelector(),
-                vol.Required(CONF_WAKE_UP, default=bool(defaults.get(CONF_WAKE_UP, False))): BooleanSelector(),
+                vol.Required(
+                    CONF_WAKE_UP, default=bool(defaults.get(CONF_WAKE_UP, False))
+                ): BooleanSelector(),
                 vol.Required(
                     CONF_SOFTWARE_PARITY, default=bool(defaults.get(CONF_SOFTWARE_PARITY, False))
                 ): BooleanSelector(),
@@ -415,7 +435,9 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         schema = vol.Schema(
             {
                 vol.Optional(CONF_PASSWORD, default=self._secret_default(CONF_PASSWORD)): _secret_selector(),
-                vol.Required(CONF_SLAVE, default=self._defaults.get(CONF_SLAVE, 1)): _number_selector(0, 16383),
+                vol.Required(CONF_SLAVE, default=self._defaults.get(CONF_SLAVE, 1)): _number_selector(
+                    0, 16383
+                ),
             }
         )
         variant = Variant(self._choice[CONF_PROTOCOL])
@@ -484,7 +506,9 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         config = self._config()
         detecting = self._detecting
         if self._read_task is None:
-            self._read_task = self.hass.async_create_task(self._async_read(config, detecting), eager_start=False)
+            self._read_task = self.hass.async_create_task(
+                self._async_read(config, detecting), eager_start=False
+            )
         if not self._read_task.done():
             return self.async_show_progress(
                 step_id="read",
@@ -558,7 +582,9 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
             self._abort_if_unique_id_mismatch(reason="unique_id_mismatch")
             options = dict(entry.options)
             options[CONF_SCAN_INTERVAL] = interval
-            return self.async_update_reload_and_abort(entry, data=data, options=_options(config.variant, options))
+            return self.async_update_reload_and_abort(
+                entry, data=data, options=_options(config.variant, options)
+            )
         await self.async_set_unique_id(unique_id, raise_on_progress=False)
         self._abort_if_unique_id_configured()
         options = {CONF_SCAN_INTERVAL: interval, CONF_MAX_POWER_KW: DEFAULT_MAX_POWER_KW}
@@ -593,7 +619,9 @@ def _entry_data(port: str, config: MeterConfig, head: str | None) -> dict[str, A
     }
     if config.variant is Variant.DLMS_PUSH:
         data[CONF_KEY] = config.key.hex().upper() if config.key else None
-        data[CONF_AUTHENTICATION_KEY] = config.authentication_key.hex().upper() if config.authentication_key else None
+        data[CONF_AUTHENTICATION_KEY] = (
+            config.authentication_key.hex().upper() if config.authentication_key else None
+        )
     if config.variant in DLMS_PULL_VARIANTS:
         data[CONF_PASSWORD] = config.password.decode() if config.password else None
     if config.variant in DLMS_PULL_VARIANTS or config.variant is Variant.EREDES_HAN:
@@ -679,11 +707,15 @@ class LandisGyrOptionsFlow(OptionsFlowWithReload):
             fields[vol.Required(CONF_SCAN_INTERVAL, default=default)] = _interval_selector()
         if has_rate:
             fields[vol.Required(CONF_MAX_BAUD, default=str(max_baud))] = SelectSelector(
-                SelectSelectorConfig(options=[str(rate) for rate in BAUD_RATES], mode=SelectSelectorMode.DROPDOWN)
+                SelectSelectorConfig(
+                    options=[str(rate) for rate in BAUD_RATES], mode=SelectSelectorMode.DROPDOWN
+                )
             )
-        fields[vol.Required(CONF_MAX_POWER_KW, default=current.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW))] = (
-            NumberSelector(
-                NumberSelectorConfig(min=1, max=10000, step=1, unit_of_measurement="kW", mode=NumberSelectorMode.BOX)
+        fields[
+            vol.Required(CONF_MAX_POWER_KW, default=current.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW))
+        ] = NumberSelector(
+            NumberSelectorConfig(
+                min=1, max=10000, step=1, unit_of_measurement="kW", mode=NumberSelectorMode.BOX
             )
         )
         return self.async_show_form(

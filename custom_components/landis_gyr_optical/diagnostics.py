@@ -59,7 +59,9 @@ def _readout(readout: Readout, secrets: set[str]) -> dict[str, Any]:
     }
 
 
-async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: LandisGyrConfigEntry) -> dict[str, Any]:
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: LandisGyrConfigEntry
+) -> dict[str, Any]:
     """Return the entry, the last readout and the read statistics."""
     coordinator = entry.runtime_data
     data = coordinator.data
@@ -104,8 +106,11 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: LandisG
         else {
             "read_at": data.read_at.isoformat(),
             "duration": round(data.duration, 3),
-            "published": {str(code): None if value is None else str(value) for code, value in data.values.items()
-                          if code not in SERIAL_CODES},
+            "published": {
+                str(code): None if value is None else str(value)
+                for code, value in data.values.items()
+                if code not in SERIAL_CODES
+            },
             "readout": _readout(data.readout, secrets),
         },
     }

@@ -252,6 +252,7 @@ def encode_block(objects: Sequence[bytes]) -> bytes:
 
 # --- object decoders ---------------------------------------------------------------------
 
+
 def decode_clock(data: bytes) -> datetime | None:
     """Decode the 12-byte clock, a COSEM date-time; ``None`` when fields are unspecified or invalid."""
     try:

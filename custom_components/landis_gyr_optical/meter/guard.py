@@ -133,10 +133,16 @@ class TotalGuard:
             return Verdict.CONFIRMED
         if published is None:
             return Verdict.HELD_FIRST
-        return Verdict.HELD_UNVERIFIED if not verified and self._within(published, value, unit, at) else Verdict.HELD_JUMP
+        return (
+            Verdict.HELD_UNVERIFIED
+            if not verified and self._within(published, value, unit, at)
+            else Verdict.HELD_JUMP
+        )
 
     def _within(self, reference: Sample, value: Decimal, unit: str, at: float) -> bool:
-        return value - reference.value <= self.bound(unit, at - reference.at) + _last_digit(value, reference.value)
+        return value - reference.value <= self.bound(unit, at - reference.at) + _last_digit(
+            value, reference.value
+        )
 
     def published(self, key: str) -> Sample | None:
         """Return the last published reading of a register."""
@@ -158,7 +164,10 @@ class TotalGuard:
     def rejected(self) -> int:
         """Count the readings held back so far, over all registers."""
         return sum(
-            count for track in self._tracks.values() for verdict, count in track.counts.items() if not verdict.published
+            count
+            for track in self._tracks.values()
+            for verdict, count in track.counts.items()
+            if not verdict.published
         )
 
     def references(self) -> dict[str, tuple[str, float]]:

@@ -82,7 +82,9 @@ class Link:
                 await _reconfigure(self._serial, self.line)
             except (OSError, serialx.SerialException) as retry_err:
                 await self.close()
-                raise self._port_error(retry_err, f" (the port rejected {self.line.baud} Bd {self.line.framing})") from retry_err
+                raise self._port_error(
+                    retry_err, f" (the port rejected {self.line.baud} Bd {self.line.framing})"
+                ) from retry_err
         except serialx.SerialException as err:
             raise self._port_error(err) from err
         await self._check_parity()
@@ -90,7 +92,12 @@ class Link:
     async def _open_at(self, line: LineSettings) -> serialx.AsyncSerial:
         byte_size, parity, stopbits = _SERIALX_FRAMING[line.framing]
         serial = serialx.async_serial_for_url(
-            self.port, baudrate=line.baud, byte_size=byte_size, parity=parity, stopbits=stopbits, exclusive=True
+            self.port,
+            baudrate=line.baud,
+            byte_size=byte_size,
+            parity=parity,
+            stopbits=stopbits,
+            exclusive=True,
         )
         await serial.open()
         return serial
@@ -118,7 +125,9 @@ class Link:
         except (OSError, serialx.SerialException) as err:
             raise self._port_error(err, " while receiving") from err
         if not data:
-            raise PortError(describe_port(self.port), "the connection was closed (port unplugged or bridge gone)")
+            raise PortError(
+                describe_port(self.port), "the connection was closed (port unplugged or bridge gone)"
+            )
         return self._decoder.decode(data)
 
     async def switch(self, line: LineSettings) -> None:

@@ -220,7 +220,9 @@ async def probe(
 
 
 def _bind(
-    function: Callable[[str, _Variant], Awaitable[tuple[ProbeAttempt, Readout | None]]], port: str, variant: _Variant
+    function: Callable[[str, _Variant], Awaitable[tuple[ProbeAttempt, Readout | None]]],
+    port: str,
+    variant: _Variant,
 ) -> _Step:
     return lambda: function(port, variant)
 
@@ -252,7 +254,14 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
         sent, received = _split(clock.trace)
         return (
             ProbeAttempt(
-                variant.name, config, sent, received, _verdict(err, received), False, err, time.monotonic() - started
+                variant.name,
+                config,
+                sent,
+                received,
+                _verdict(err, received),
+                False,
+                err,
+                time.monotonic() - started,
             ),
             None,
         )
@@ -263,7 +272,9 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
     return _success(variant.name, config, readout, started)
 
 
-def _success(name: str, config: MeterConfig, readout: Readout, started: float) -> tuple[ProbeAttempt, Readout]:
+def _success(
+    name: str, config: MeterConfig, readout: Readout, started: float
+) -> tuple[ProbeAttempt, Readout]:
     sent, received = _split(readout.trace)
     if not received:
         received = readout.raw
@@ -271,7 +282,9 @@ def _success(name: str, config: MeterConfig, readout: Readout, started: float) -
         f"identification /{readout.identification}; verified readout ({readout.checksum}) at "
         f"{readout.baud} Bd with {len(readout.registers)} data sets"
     )
-    return ProbeAttempt(name, config, sent, received, verdict, True, None, time.monotonic() - started), readout
+    return ProbeAttempt(
+        name, config, sent, received, verdict, True, None, time.monotonic() - started
+    ), readout
 
 
 def _failure(
@@ -308,7 +321,9 @@ async def _try_mode_e(port: str, address: str, max_baud: int) -> tuple[ProbeAtte
     config = MeterConfig(Variant.DLMS_MODE_E, address=address, max_baud=max_baud)
     started = time.monotonic()
     try:
-        readout = await read_dlms_mode_e(port, address=address, max_baud=max_baud, settings=config.pull_settings())
+        readout = await read_dlms_mode_e(
+            port, address=address, max_baud=max_baud, settings=config.pull_settings()
+        )
     except MeterError as err:
         return _failure(name, config, err, started)
     return _success(name, config, readout, started)
@@ -329,7 +344,9 @@ async def _try_han(port: str) -> tuple[ProbeAttempt, Readout | None]:
     name = "E-Redes HAN (Modbus RTU) at 9600 Bd 8N1, then 8N2"
     started = time.monotonic()
     try:
-        settings, readout = await probe_eredes(port, replace(MeterConfig(Variant.EREDES_HAN).han_settings(), retries=0))
+        settings, readout = await probe_eredes(
+            port, replace(MeterConfig(Variant.EREDES_HAN).han_settings(), retries=0)
+        )
     except MeterError as err:
         return _failure(name, MeterConfig(Variant.EREDES_HAN, framing=Framing.EIGHT_N_ONE), err, started)
     config = MeterConfig(Variant.EREDES_HAN, framing=settings.framing, slave=settings.slave)
@@ -367,7 +384,9 @@ async def _listen_binary(
             received += await link.read(remaining)
             kind = _push_kind(bytes(received))
         if kind is not None:
-            config = MeterConfig(kind, key=key, authentication_key=authentication_key, push_timeout=listen_time)
+            config = MeterConfig(
+                kind, key=key, authentication_key=authentication_key, push_timeout=listen_time
+            )
             if kind is Variant.SML:
                 readout = await read_sml_push(link, timeout=listen_time)
             else:

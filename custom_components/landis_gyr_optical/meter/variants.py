@@ -138,7 +138,11 @@ class MeterConfig:
 
     def han_settings(self) -> HanSettings:
         """Return the HAN poll settings (framing, slave id) on top of ``HAN_TIMING``."""
-        framing = self.framing if self.framing in (Framing.EIGHT_N_ONE, Framing.EIGHT_N_TWO) else Framing.EIGHT_N_ONE
+        framing = (
+            self.framing
+            if self.framing in (Framing.EIGHT_N_ONE, Framing.EIGHT_N_TWO)
+            else Framing.EIGHT_N_ONE
+        )
         return replace(HAN_TIMING, framing=framing, slave=self.slave)
 
     def pull_settings(self) -> PullSettings:
@@ -183,13 +187,15 @@ _DESCRIPTIONS: Final[dict[Variant, Callable[[MeterConfig], str]]] = {
     Variant.MODE_B: lambda c: f"IEC 62056-21 mode B, sign-on at 300 Bd {c.framing}",
     Variant.MODE_C: lambda c: f"IEC 62056-21 mode C, sign-on at 300 Bd {c.framing}",
     Variant.MODE_D: lambda c: f"IEC 62056-21 mode D push at {c.fixed_baud or MODE_D_BAUD} Bd {c.framing}",
-    Variant.DLMS_PUSH: lambda c: f"DLMS/COSEM push at {DLMS_BAUD} Bd 8N1"
-    + (" (encrypted)" if c.key is not None else ""),
+    Variant.DLMS_PUSH: lambda c: (
+        f"DLMS/COSEM push at {DLMS_BAUD} Bd 8N1" + (" (encrypted)" if c.key is not None else "")
+    ),
     Variant.DLMS_MODE_E: lambda c: "DLMS/COSEM over HDLC after an IEC 62056-21 mode E sign-on",
     Variant.DLMS_HDLC: lambda c: f"DLMS/COSEM over HDLC at {DLMS_BAUD} Bd 8N1",
     Variant.SML: lambda c: f"SML push at {SML_BAUD} Bd 8N1",
-    Variant.EREDES_HAN: lambda c: f"E-Redes HAN (Modbus RTU) at {HAN_TIMING.baud} Bd {c.han_settings().framing}, "
-    f"slave {c.slave}",
+    Variant.EREDES_HAN: lambda c: (
+        f"E-Redes HAN (Modbus RTU) at {HAN_TIMING.baud} Bd {c.han_settings().framing}, slave {c.slave}"
+    ),
 }
 
 IecReader = Callable[..., Awaitable[Readout]]
@@ -299,7 +305,6 @@ class MeterReader:
         Variant.DLMS_PUSH: _listen_dlms,
         Variant.SML: _listen_sml,
     }
-
 
 
 __all__ = [
