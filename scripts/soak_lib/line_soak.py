@@ -289,7 +289,8 @@ def _check_poll(
             last_published_at[key] = at
     if read is not None and transmission is not None and transmission.corrupted:
         changed = [
-            key for key in ALL_TOTALS
+            key
+            for key in ALL_TOTALS
             if (register := read.current.get(obis[key])) is None or register.value != truth[key]
         ]
         if changed:

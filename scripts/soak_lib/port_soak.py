@@ -137,8 +137,12 @@ class _FaultDriver:
                 await meter.vanish()
             case "held":
                 self._holder = await asyncio.create_subprocess_exec(
-                    sys.executable, "-c", _HOLDER, str(self.link),
-                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                    sys.executable,
+                    "-c",
+                    _HOLDER,
+                    str(self.link),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
                 )
                 assert self._holder.stdout is not None
                 await asyncio.wait_for(self._holder.stdout.readline(), 5)
@@ -199,7 +203,9 @@ async def _soak_fault(
         unsubscribe = coordinator.async_add_listener(check_values)
         stats = coordinator.stats
         # The second read confirms the first total; from then on the meter is healthy.
-        if not await _wait_for(lambda: stats.reads >= 2 and coordinator.data.values.get(total) is not None, 30):
+        if not await _wait_for(
+            lambda: stats.reads >= 2 and coordinator.data.values.get(total) is not None, 30
+        ):
             report.detail = "no healthy start"
             return report
         for _ in range(cycles):
@@ -207,7 +213,12 @@ async def _soak_fault(
             failures, reads = stats.failures, stats.reads
             await driver.on()
             if name in TOLERATED:
-                await _wait_for(lambda reads=reads, failures=failures: stats.reads >= reads + 2 or stats.failures > failures, 30)
+                await _wait_for(
+                    lambda reads=reads, failures=failures: (
+                        stats.reads >= reads + 2 or stats.failures > failures
+                    ),
+                    30,
+                )
                 await driver.off()
                 continue
             if not await _wait_for(lambda failures=failures: stats.failures > failures, 40):
@@ -262,7 +273,8 @@ async def run_port_soak(
     started = time.monotonic()
     meters: list[PtyMeter] = []
     jobs: list[Awaitable[FaultReport]] = [
-        _soak_fault(hass, name, directory, f"SOAK{index:04d}", cycles, meters) for index, name in enumerate(faults)
+        _soak_fault(hass, name, directory, f"SOAK{index:04d}", cycles, meters)
+        for index, name in enumerate(faults)
     ]
     reports = list(await asyncio.gather(*jobs))
     await hass.async_block_till_done()

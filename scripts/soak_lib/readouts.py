@@ -152,7 +152,9 @@ def deliver(transmission: Transmission, *, parity: bool) -> bytes:
         return transmission.arrived_message
     wire = bytes(
         (noisy & 0x7F) | (sent & 0x80)
-        for sent, noisy in zip(with_even_parity(transmission.message), transmission.arrived_message, strict=True)
+        for sent, noisy in zip(
+            with_even_parity(transmission.message), transmission.arrived_message, strict=True
+        )
     )
     return ParityDecoder(ParityCheck.SOFTWARE).decode(wire)
 
@@ -173,7 +175,9 @@ def decode(transmission: Transmission, *, parity: bool, settings: SessionSetting
                 session.receive_data(chunk)
 
 
-def attempt(fault: LineFault, truth: MeterTruth, rng: random.Random, *, parity: bool) -> tuple[Transmission, Readout | MeterError]:
+def attempt(
+    fault: LineFault, truth: MeterTruth, rng: random.Random, *, parity: bool
+) -> tuple[Transmission, Readout | MeterError]:
     """One attempt: transmit and decode; the outcome is the readout or the typed error."""
     transmission = fault.transmit(truth, rng)
     try:

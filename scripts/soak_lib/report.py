@@ -15,9 +15,11 @@ REPORT_ENV = "SOAK_REPORT"
 def line_table(reports: list[LineReport]) -> str:
     """One row per line fault and parity setting."""
     rows = [
-        ("| line | parity | polls | failed polls | attempts | ok | rejected (by error) | corrupted | slipped past the check "
-        "| ...changing a total | guard on those | published | published ≠ truth | max error | violations "
-        "| entity write errors | fds | tasks | s |"),
+        (
+            "| line | parity | polls | failed polls | attempts | ok | rejected (by error) | corrupted | slipped past the check "
+            "| ...changing a total | guard on those | published | published ≠ truth | max error | violations "
+            "| entity write errors | fds | tasks | s |"
+        ),
         "|" + "---|" * 19,
     ]
     for r in reports:
@@ -55,10 +57,12 @@ def port_table(report: PortSoakReport) -> str:
         )
     rows += [
         "",
-        (f"Poll interval {PORT_POLL_SECONDS} s; {report.attempted} polls in {report.seconds:.0f} s; failed polls by "
-        f"error: {dict(errors_total(report))}. Open file descriptors {report.fds[0]} → {report.fds[1]}, "
-        f"asyncio tasks {report.tasks[0]} → {report.tasks[1]}, peak RSS {report.peak_rss_kib / 1024:.0f} MiB, "
-        f"simulator errors {len(report.meter_errors)}."),
+        (
+            f"Poll interval {PORT_POLL_SECONDS} s; {report.attempted} polls in {report.seconds:.0f} s; failed polls by "
+            f"error: {dict(errors_total(report))}. Open file descriptors {report.fds[0]} → {report.fds[1]}, "
+            f"asyncio tasks {report.tasks[0]} → {report.tasks[1]}, peak RSS {report.peak_rss_kib / 1024:.0f} MiB, "
+            f"simulator errors {len(report.meter_errors)}."
+        ),
     ]
     return "\n".join(rows)
 
