@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 import math
 import re
@@ -371,7 +371,8 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
             self._variant_input = {}
             step = _variant_step(user_input[CONF_PROTOCOL])
             if step is not None:
-                return await getattr(self, f"async_step_{step}")()
+                next_step: Callable[[], Awaitable[ConfigFlowResult]] = getattr(self, f"async_step_{step}")
+                return await next_step()
             return await self.async_step_read()
         defaults = {**self._defaults, **self._choice.get(CONF_ADVANCED, {}), **self._choice}
         protocol = defaults.get(CONF_PROTOCOL, AUTO)
