@@ -115,3 +115,19 @@ def test_soak_monotonic_and_bounded(seed: int) -> None:
     for value, real, elapsed in published:
         assert abs(value - real) <= guard.bound("kWh", elapsed) + Decimal("0.001")
     assert len(published) > 300
+
+
+def test_only_the_next_readout_confirms() -> None:
+    """A phantom register (a corrupted address) that recurs later must not confirm itself.
+
+    The same bit flip can turn ``1.8.1`` into ``5.8.1`` again hours later; the held value
+    from back then is no confirmation: only the readout right after it counts.
+    """
+    guard = TotalGuard(60)
+    assert guard.check("1-0:5.8.1", Decimal("12503.345"), "kWh", 0) is Verdict.HELD_FIRST
+    for at in (10, 20, 30):
+        assert guard.check("1-0:1.8.0", Decimal(100), "kWh", at).published or at == 10
+    assert guard.check("1-0:5.8.1", Decimal("12503.400"), "kWh", 40) is Verdict.HELD_FIRST
+    assert guard.published("1-0:5.8.1") is None
+    # The readout right after the held one does confirm it.
+    assert guard.check("1-0:5.8.1", Decimal("12503.401"), "kWh", 50) is Verdict.CONFIRMED

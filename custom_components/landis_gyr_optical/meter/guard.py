@@ -103,6 +103,8 @@ class TotalGuard:
             raise ValueError("the power bound must be positive")
         self.max_power_kw = Decimal(str(max_power_kw))
         self._tracks: dict[str, _Track] = {}
+        self._readout_at: float | None = None
+        self._previous_readout_at: float | None = None
 
     def bound(self, unit: str, elapsed: float) -> Decimal:
         """Return the largest increase of a total in ``unit`` within ``elapsed`` seconds."""
@@ -111,7 +113,14 @@ class TotalGuard:
 
     def check(self, key: str, value: Decimal, unit: str, at: float, *, verified: bool = True) -> Verdict:
         """Judge one reading of register ``key``; remember it as published or held."""
+        if at != self._readout_at:
+            # Every register of one readout shares its time: a new time is the next readout.
+            self._previous_readout_at, self._readout_at = self._readout_at, at
         track = self._tracks.setdefault(key, _Track())
+        if track.candidate is not None and track.candidate.at != self._previous_readout_at:
+            # Only the very next readout may confirm a held reading: a corrupted address that
+            # recurs hours later must not confirm a phantom register.
+            track.candidate = None
         verdict = self._judge(track, value, unit, at, verified)
         sample = Sample(value, at)
         if verdict.published:
