@@ -267,8 +267,16 @@ def _check_poll(
         true_value = truth[key]
         overshoot = value - true_value
         report.max_overshoot = max(report.max_overshoot, overshoot)
-        if overshoot > poll_bound(POLL_SECONDS):
+        # The bound is the maximum power over the time since the previous publication: after
+        # failed polls the meter may have counted for longer than one poll interval.
+        elapsed = at - last_published_at.get(key, at - POLL_SECONDS)
+        if overshoot > poll_bound(elapsed):
             report.violations_exceed += 1
+            report.findings.append(
+                f"{key} shows {value}, truth {true_value}: {overshoot} over, {elapsed:.0f} s after its "
+                "previous publication"
+            )
+        shown_before = shown.get(key)
         if key in shown and value < shown[key]:
             report.violations_decrease += 1
             register = read.current.get(obis[key]) if read is not None else None
@@ -286,6 +294,10 @@ def _check_poll(
             since = at - last_published_at.get(key, at - POLL_SECONDS)
             if error > poll_bound(since):
                 report.violations_off += 1
+                report.findings.append(
+                    f"{key} published {value} at {at:.0f}, truth {true_value}: off by {error} after {since:.0f} s"
+                    f" (previous shown {shown_before})"
+                )
             last_published_at[key] = at
     if read is not None and transmission is not None and transmission.corrupted:
         changed = [
@@ -303,6 +315,7 @@ def _check_poll(
     for code, value in data.values.items():
         if code.d == "8" and str(code) not in ALL_TOTALS and not code.is_history and value is not None:
             report.phantom_published += 1
+            report.findings.append(f"a register the meter does not have was published: {code} = {value!r}")
 
 
 def _check_states(

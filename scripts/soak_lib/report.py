@@ -34,9 +34,10 @@ def line_table(reports: list[LineReport]) -> str:
         )
     rows.append("")
     rows.append(
-        f"Plausibility bound per {POLL_SECONDS} s poll: {poll_bound(POLL_SECONDS)} kWh (60 kW for 10 s plus one "
-        "digit). Violations = published totals that decreased, exceeded the truth by more than the bound, "
-        "were off by more than the bound since the previous publication, or reached an entity unguarded."
+        f"Plausibility bound: 60 kW times the time since the previous publication, plus one digit "
+        f"({poll_bound(POLL_SECONDS)} kWh for one {POLL_SECONDS} s poll). Violations = published totals that "
+        "decreased, exceeded the truth or were off from it by more than the bound, or reached an entity "
+        "unguarded."
     )
     return "\n".join(rows)
 
