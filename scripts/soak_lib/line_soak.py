@@ -27,20 +27,12 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.landis_gyr_optical.const import (
-    CONF_ADDRESS,
-    CONF_FIXED_BAUD,
-    CONF_FRAMING,
-    CONF_MAX_BAUD,
-    CONF_MAX_POWER_KW,
-    CONF_PORT,
-    CONF_PROTOCOL,
-    CONF_SCAN_INTERVAL,
-    CONF_WAKE_UP,
     DOMAIN,
 )
 from custom_components.landis_gyr_optical.meter.errors import MeterError
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
 from custom_components.landis_gyr_optical.meter.readout import Readout
+from scripts.soak_lib.entries import mode_c_entry
 
 from .readouts import ALL_TOTALS, SERIAL, LineFault, MeterTruth, Transmission, attempt
 
@@ -155,20 +147,8 @@ def _task_count() -> int:
 
 def soak_entry(port: str = "/dev/soak-line") -> MockConfigEntry:
     """Return a mode C meter polled by the soak (no scheduled polls; the soak triggers them)."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Soak meter",
-        unique_id=SERIAL,
-        data={
-            CONF_PORT: port,
-            CONF_PROTOCOL: "mode_c",
-            CONF_ADDRESS: "",
-            CONF_MAX_BAUD: 19200,
-            CONF_WAKE_UP: False,
-            CONF_FRAMING: "7E1",
-            CONF_FIXED_BAUD: None,
-        },
-        options={CONF_SCAN_INTERVAL: _NEVER, CONF_MAX_POWER_KW: MAX_POWER_KW},
+    return mode_c_entry(
+        port, title="Soak meter", unique_id=SERIAL, scan_interval=_NEVER, max_power_kw=MAX_POWER_KW
     )
 
 

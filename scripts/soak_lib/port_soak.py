@@ -29,20 +29,9 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.landis_gyr_optical
-from custom_components.landis_gyr_optical.const import (
-    CONF_ADDRESS,
-    CONF_FIXED_BAUD,
-    CONF_FRAMING,
-    CONF_MAX_BAUD,
-    CONF_MAX_POWER_KW,
-    CONF_PORT,
-    CONF_PROTOCOL,
-    CONF_SCAN_INTERVAL,
-    CONF_WAKE_UP,
-    DOMAIN,
-)
 from custom_components.landis_gyr_optical.meter.datasets import parse_data_block
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
+from scripts.soak_lib.entries import mode_c_entry
 from tests.simulator import Faults, PtyMeter, quick_profile
 
 POLL_SECONDS = 2
@@ -94,21 +83,7 @@ class PortSoakReport:
 
 
 def _entry(port: str, serial: str) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"meter {serial}",
-        unique_id=serial,
-        data={
-            CONF_PORT: port,
-            CONF_PROTOCOL: "mode_c",
-            CONF_ADDRESS: "",
-            CONF_MAX_BAUD: 19200,
-            CONF_WAKE_UP: False,
-            CONF_FRAMING: "7E1",
-            CONF_FIXED_BAUD: None,
-        },
-        options={CONF_SCAN_INTERVAL: POLL_SECONDS, CONF_MAX_POWER_KW: 60.0},
-    )
+    return mode_c_entry(port, title=f"meter {serial}", unique_id=serial, scan_interval=POLL_SECONDS)
 
 
 class _FaultDriver:

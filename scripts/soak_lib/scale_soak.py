@@ -32,19 +32,11 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.landis_gyr_optical.const import (
-    CONF_ADDRESS,
-    CONF_FIXED_BAUD,
-    CONF_FRAMING,
-    CONF_MAX_BAUD,
-    CONF_MAX_POWER_KW,
-    CONF_PORT,
-    CONF_PROTOCOL,
-    CONF_SCAN_INTERVAL,
-    CONF_WAKE_UP,
     DOMAIN,
 )
 from custom_components.landis_gyr_optical.coordinator import LandisGyrCoordinator
 from custom_components.landis_gyr_optical.meter.link import Link
+from scripts.soak_lib.entries import mode_c_entry
 from tests.simulator import MeterProfile, MeterState, PtyMeter, quick_profile
 
 from .port_soak import load_manifest_dependencies
@@ -144,20 +136,12 @@ def scale_profile(index: int) -> MeterProfile:
 
 
 def _entry(port: str, index: int, interval: int) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
+    return mode_c_entry(
+        port,
         title=f"meter {index}",
         unique_id=f"SCALE{index:02d}",
-        data={
-            CONF_PORT: port,
-            CONF_PROTOCOL: "mode_c",
-            CONF_ADDRESS: "",
-            CONF_MAX_BAUD: DATA_RATE,
-            CONF_WAKE_UP: False,
-            CONF_FRAMING: "7E1",
-            CONF_FIXED_BAUD: None,
-        },
-        options={CONF_SCAN_INTERVAL: interval, CONF_MAX_POWER_KW: 60.0},
+        scan_interval=interval,
+        max_baud=DATA_RATE,
     )
 
 
