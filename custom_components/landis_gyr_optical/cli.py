@@ -32,7 +32,7 @@ from .meter.errors import MeterError, NoAnswerError, PortError, ProtocolError
 from .meter.messages import BAUD_MODE_C, MAX_ADDRESS_LENGTH
 from .meter.probe import DEFAULT_LISTEN_TIME, ProbeAttempt, ProbeReport, probe
 from .meter.readout import Readout, printable
-from .meter.session import Framing, Protocol, SessionSettings
+from .meter.session import Framing, Protocol
 from .meter.variants import DEFAULT_PUSH_TIMEOUT, KeyFormatError, MeterConfig, MeterReader, Variant, parse_key
 
 EXIT_OK = 0
@@ -196,13 +196,8 @@ def _summary(report: ProbeReport) -> str:
 async def _read(args: argparse.Namespace) -> Readout:
     async with asyncio.timeout(args.timeout):
         if args.protocol == Protocol.AUTO:
-            settings = SessionSettings(
-                address=args.address,
-                max_baud=args.baud_max,
-                wake_up=args.wake_up,
-                fixed_baud=args.remote_baud,
-                software_parity=args.software_parity,
-            )
+            # Any IEC variant maps the options; the session then follows the identification.
+            settings = replace(_config(args, Variant.MODE_C).session_settings(), protocol=Protocol.AUTO)
             return await read_meter(args.port, settings, retries=max(args.retries, 0))
         config = _config(args)
         if config.variant is Variant.EREDES_HAN and args.framing is None:
@@ -210,8 +205,8 @@ async def _read(args: argparse.Namespace) -> Readout:
         return await MeterReader(args.port, config, retries=max(args.retries, 0)).read_once()
 
 
-def _config(args: argparse.Namespace) -> MeterConfig:
-    variant = Variant(args.protocol)
+def _config(args: argparse.Namespace, variant: Variant | None = None) -> MeterConfig:
+    variant = variant or Variant(args.protocol)
     config = MeterConfig(
         variant,
         address=args.address,
