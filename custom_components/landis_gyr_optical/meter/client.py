@@ -10,15 +10,16 @@ Timing rules it enforces (IEC 62056-21 6.3/6.4):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 import logging
 import time
 
+from .datasets import Register
 from .errors import ChecksumError, MeterError, NoAnswerError, PortError
 from .link import Link
-from .messages import BREAK, INITIAL_BAUD, INTER_CHARACTER_TIMEOUT, Mode
-from .readout import Direction, Readout, TraceEntry
+from .messages import BREAK, INITIAL_BAUD, INTER_CHARACTER_TIMEOUT, Identification, Mode
+from .readout import Checksum, Direction, Readout, TraceEntry
 from .session import (
     Finished,
     LineSettings,
@@ -80,6 +81,28 @@ class SessionClock:
                 return
         self.traced_bytes += len(data)
         self.trace.append(TraceEntry(time.monotonic() - self.origin, direction, data, baud, note))
+
+    def readout(
+        self,
+        identification: Identification,
+        registers: Iterable[Register],
+        *,
+        protocol: str,
+        baud: int,
+        raw: bytes,
+        checksum: Checksum = "crc16",
+    ) -> Readout:
+        """Return a readout carrying this clock's trace and phase timings."""
+        return Readout(
+            identification=identification,
+            registers=tuple(registers),
+            protocol=protocol,
+            baud=baud,
+            checksum=checksum,
+            raw=raw,
+            trace=tuple(self.trace),
+            timings=dict(self.marks),
+        )
 
     def _truncated(self) -> None:
         if not self.trace or self.trace[-1].note != _TRUNCATED:

@@ -117,16 +117,8 @@ async def read_dlms_push(
 
 
 def _push_readout(push: Push, baud: int, raw: bytes, clock: SessionClock) -> Readout:
-    return Readout(
-        identification=identification_for(push.logical_device_name, baud, system_title=push.system_title),
-        registers=push.registers,
-        protocol="dlms_push",
-        baud=baud,
-        checksum="crc16",
-        raw=raw,
-        trace=tuple(clock.trace),
-        timings=dict(clock.marks),
-    )
+    identification = identification_for(push.logical_device_name, baud, system_title=push.system_title)
+    return clock.readout(identification, push.registers, protocol="dlms_push", baud=baud, raw=raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,16 +164,7 @@ async def read_dlms_mode_e(
         registers, raw = await _pull(link, settings, clock)
     finally:
         await link.close()
-    return Readout(
-        identification=identification,
-        registers=tuple(registers),
-        protocol="dlms_mode_e",
-        baud=baud,
-        checksum="crc16",
-        raw=raw,
-        trace=tuple(clock.trace),
-        timings=dict(clock.marks),
-    )
+    return clock.readout(identification, registers, protocol="dlms_mode_e", baud=baud, raw=raw)
 
 
 async def read_dlms_hdlc(
@@ -193,16 +176,7 @@ async def read_dlms_hdlc(
     async with Link(port, LineSettings(baud, Framing.EIGHT_N_ONE)) as link:
         registers, raw = await _pull(link, settings, clock)
     name = next((r.text for r in registers if str(r.obis) == "0-0:42.0.0"), None)
-    return Readout(
-        identification=identification_for(name, baud),
-        registers=tuple(registers),
-        protocol="dlms_hdlc",
-        baud=baud,
-        checksum="crc16",
-        raw=raw,
-        trace=tuple(clock.trace),
-        timings=dict(clock.marks),
-    )
+    return clock.readout(identification_for(name, baud), registers, protocol="dlms_hdlc", baud=baud, raw=raw)
 
 
 async def _read_identification(link: Link, clock: SessionClock) -> Identification:

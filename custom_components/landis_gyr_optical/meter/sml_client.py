@@ -41,15 +41,9 @@ async def read_sml_push(link: Link, *, timeout: float = 10.0) -> Readout:
                 last_error = err
                 continue
             clock.mark("done")
-            return Readout(
-                identification=identification_for(reading, link.line.baud),
-                registers=reading.registers,
-                protocol="sml",
-                baud=link.line.baud,
-                checksum="crc16",
-                raw=event.raw,
-                trace=tuple(clock.trace),
-                timings=dict(clock.marks),
+            baud = link.line.baud
+            return clock.readout(
+                identification_for(reading, baud), reading.registers, protocol="sml", baud=baud, raw=event.raw
             )
     if last_error is not None:
         raise last_error
