@@ -9,7 +9,7 @@ negotiated rate. The ratio measured / floor says how much the client itself cost
 the peer read the same one.
 
 Then the parse CPU time of a 4 KB readout, and the push latency (mode D and DLMS/COSEM,
-last byte on the line to the entity's new state) measured by tests/test_push_latency.py
+last byte on the line to the entity's new state) measured by tests/ha/test_push_latency.py
 inside Home Assistant's test harness.
 
 Run: scripts/bench [--rounds N] [--markdown]
@@ -25,17 +25,17 @@ import sys
 import time
 from typing import Any
 
-from custom_components.landis_gyr_optical.meter.client import read_meter
-from custom_components.landis_gyr_optical.meter.messages import (
+from custom_components.landis_gyr_optical.meter.iec62056_21.client import read_meter
+from custom_components.landis_gyr_optical.meter.iec62056_21.messages import (
     BAUD_MODE_C,
     CRLF,
     Identification,
     encode_data_message,
     option_select,
     sign_on,
-    wire_time,
 )
-from custom_components.landis_gyr_optical.meter.session import Session, SessionSettings
+from custom_components.landis_gyr_optical.meter.iec62056_21.session import Session, SessionSettings
+from custom_components.landis_gyr_optical.meter.line import wire_time
 from tests.simulator import MeterProfile, PtyMeter, load_profile
 
 REACTION_TIMES = (0.020, 0.200, 1.500)
@@ -165,7 +165,7 @@ PUSH_LATENCY_TEST = (
     "python",
     "-m",
     "pytest",
-    "tests/test_push_latency.py",
+    "tests/ha/test_push_latency.py",
     "-q",
     "-s",
     "-p",

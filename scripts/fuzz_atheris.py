@@ -18,11 +18,17 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from custom_components.landis_gyr_optical.meter import axdr, hdlc, modbus, sml
-    from custom_components.landis_gyr_optical.meter.datasets import parse_data_block
+    from custom_components.landis_gyr_optical.meter.dlms import axdr, hdlc
+    from custom_components.landis_gyr_optical.meter.eredes_han import modbus
     from custom_components.landis_gyr_optical.meter.errors import MeterError
-    from custom_components.landis_gyr_optical.meter.messages import Identification
-    from custom_components.landis_gyr_optical.meter.session import Protocol, Session, SessionSettings
+    from custom_components.landis_gyr_optical.meter.iec62056_21.datasets import parse_data_block
+    from custom_components.landis_gyr_optical.meter.iec62056_21.messages import Identification
+    from custom_components.landis_gyr_optical.meter.iec62056_21.session import (
+        Protocol,
+        Session,
+        SessionSettings,
+    )
+    from custom_components.landis_gyr_optical.meter.sml import messages as sml
 
 
 def _session(data: bytes) -> None:

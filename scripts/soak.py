@@ -1,9 +1,9 @@
 """The reliability soak: line faults and port faults through the real coordinator, with a report.
 
-Runs tests/test_soak_short.py with more readouts per line fault and more port fault cycles,
+Runs tests/ha/test_soak_short.py with more readouts per line fault and more port fault cycles,
 then prints the Markdown report (also the source of the numbers in docs/reliability.md).
 
-With ``--scale-minutes M`` it runs tests/test_scale_short.py instead: eight meters on eight
+With ``--scale-minutes M`` it runs tests/ha/test_scale_short.py instead: eight meters on eight
 ptys, polled every 10 s in real time for M minutes (reads, failures, overlaps, CPU per read).
 
 Run: scripts/soak [--readouts N] [--minutes M] | scripts/soak --scale-minutes M
@@ -39,14 +39,14 @@ def main() -> int:
     arguments = parser.parse_args()
     if arguments.scale_minutes is not None:
         return run(
-            "tests/test_scale_short.py",
+            "tests/ha/test_scale_short.py",
             {"SCALE_MINUTES": str(arguments.scale_minutes)},
             f"scale soak: 8 meters polled every 10 s for {arguments.scale_minutes:g} minutes",
             timeout=int(arguments.scale_minutes * 60) + SCALE_SETUP_SECONDS,
         )
     cycles = max(1, int(arguments.minutes * 60 / SECONDS_PER_PORT_CYCLE))
     return run(
-        "tests/test_soak_short.py",
+        "tests/ha/test_soak_short.py",
         {"SOAK_READOUTS": str(arguments.readouts), "SOAK_CYCLES": str(cycles)},
         f"soak: {arguments.readouts} polls per line fault, {cycles} cycles of every port fault",
     )

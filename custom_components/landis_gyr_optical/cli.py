@@ -26,13 +26,14 @@ import logging
 import sys
 from typing import TextIO
 
-from .meter.client import read_meter
-from .meter.eredes_client import probe_eredes
+from .meter.eredes_han.client import probe_eredes
 from .meter.errors import MeterError, NoAnswerError, PortError, ProtocolError
-from .meter.messages import BAUD_MODE_C, MAX_ADDRESS_LENGTH
+from .meter.iec62056_21.client import read_meter
+from .meter.iec62056_21.messages import BAUD_MODE_C, MAX_ADDRESS_LENGTH
+from .meter.iec62056_21.session import Protocol
+from .meter.line import Framing
 from .meter.probe import DEFAULT_LISTEN_TIME, ProbeAttempt, ProbeReport, probe
 from .meter.readout import Readout, printable
-from .meter.session import Framing, Protocol
 from .meter.variants import DEFAULT_PUSH_TIMEOUT, KeyFormatError, MeterConfig, MeterReader, Variant, parse_key
 
 EXIT_OK = 0
@@ -123,15 +124,15 @@ def json_value(value: Decimal | str | None) -> int | float | str | None:
 
 def readout_json(readout: Readout) -> dict[str, object]:
     """Return the ``read --json`` object."""
-    identification = readout.identification
+    identity = readout.identity
     registers: dict[str, dict[str, object]] = {}
     for register in readout.registers:
         registers.setdefault(str(register.obis), {"value": json_value(register.value), "unit": register.unit})
     return {
         "meter": {
             "manufacturer": readout.manufacturer,
-            "flag_id": identification.flag_id,
-            "identification": str(identification),
+            "flag_id": identity.flag_id,
+            "identification": identity.identification,
             "serial": readout.serial,
             "protocol": readout.protocol,
             "baud": readout.baud,
@@ -141,9 +142,9 @@ def readout_json(readout: Readout) -> dict[str, object]:
 
 
 def _print_readout(readout: Readout, out: TextIO) -> None:
-    identification = readout.identification
-    print(f"Meter:    {readout.manufacturer or 'unknown manufacturer'} ({identification.flag_id})", file=out)
-    print(f"Ident:    {identification}", file=out)
+    identity = readout.identity
+    print(f"Meter:    {readout.manufacturer or 'unknown manufacturer'} ({identity.flag_id})", file=out)
+    print(f"Ident:    {identity.identification}", file=out)
     print(f"Serial:   {readout.serial or '-'}", file=out)
     print(f"Protocol: {readout.protocol} at {readout.baud} Bd, checksum {readout.checksum}", file=out)
     for register in readout.registers:
@@ -180,7 +181,7 @@ def _probe_json(report: ProbeReport) -> dict[str, object]:
             "wake_up": settings.wake_up,
             "framing": str(settings.framing),
             "baud": report.readout.baud,
-            "identification": str(report.readout.identification),
+            "identification": report.readout.identity.identification,
         },
         "summary": _summary(report),
     }

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
-import math
-import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -15,7 +12,6 @@ from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlowWithReload,
 )
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
@@ -33,7 +29,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
-import serialx
 import voluptuous as vol
 
 from .const import (
@@ -58,24 +53,26 @@ from .const import (
     DEFAULT_MAX_POWER_KW,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
-    ESTIMATED_HAN_POLL,
-    EXPECTED_READOUT_CHARACTERS,
     LOGGER,
     MANUAL_PORT,
-    MIN_SCAN_INTERVAL,
-    URL_SCHEMES,
 )
 from .coordinator import LandisGyrConfigEntry, default_scan_interval
-from .meter.client import read_meter
-from .meter.dlms import DecryptionError
-from .meter.eredes_client import probe_eredes
-from .meter.errors import MeterError, NoAnswerError, PortError
-from .meter.link import can_switch_rate, describe_port
-from .meter.messages import INITIAL_BAUD, MAX_REACTION_TIME
-from .meter.probe import ATTEMPTS_BEYOND_IEC, DEFAULT_LISTEN_TIME, ProbeReport, probe, variants
-from .meter.readout import Readout
-from .meter.session import WAKE_UP_CHARACTERS, WAKE_UP_PAUSE, Framing, LineSettings, Protocol, SessionSettings
-from .meter.variants import DLMS_PULL_VARIANTS, KeyFormatError, MeterConfig, MeterReader, Variant, parse_key
+from .detection import (
+    STEP_OF_ERROR,
+    FoundMeter,
+    meter_unique_id,
+    read_for_flow,
+    time_limit,
+    variant_step,
+)
+from .entry_data import entry_data, entry_options
+from .meter.errors import MeterError, NoAnswerError
+from .meter.iec62056_21.session import Protocol
+from .meter.line import Framing
+from .meter.link import describe_port
+from .meter.variants import KeyFormatError, MeterConfig, Variant, parse_key
+from .options_flow import LandisGyrOptionsFlow, interval_selector
+from .ports import SerialPort, list_ports, usb_id, valid_port
 
 AUTO = str(Protocol.AUTO)
 PROTOCOL_CHOICES = [
@@ -90,156 +87,6 @@ PROTOCOL_CHOICES = [
     Variant.SML,
     Variant.EREDES_HAN,
 ]
-READ_RETRIES = 2
-DETECT_LISTEN_TIME = DEFAULT_LISTEN_TIME
-"""Seconds detection listens for a mode D or P1 push."""
-NON_IEC_READ_LIMIT = 120.0
-"""Ceiling of a test read of a DLMS, SML or HAN meter (a push may take 30 s to come)."""
-KEY_REQUIRED = "key_required"
-"""Form error: detection found an encrypted push and no key was given yet."""
-STEP_OF_ERROR = {
-    DecryptionError.key: "dlms_push",
-    KEY_REQUIRED: "dlms_push",
-    "association_rejected": "dlms_pull",
-}
-"""Errors the user fixes on a variant's own step (keys, password) rather than the protocol step."""
-_WINDOWS_PORT = re.compile(r"^COM\d+$", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class SerialPort:
-    """A port offered in the list: the stable path, its label and the USB identity."""
-
-    device: str
-    label: str
-    usb_id: str | None
-    resolved: str
-
-
-@dataclass(frozen=True, slots=True)
-class FoundMeter:
-    """What the test read produced: the readout and the configuration that got it."""
-
-    readout: Readout
-    config: MeterConfig
-    summary: str = ""
-
-
-def port_label(info: serialx.SerialPortInfo) -> str:
-    """Return a label a person recognises: product, stable path, serial and ids."""
-    details = f"{info.device}, s/n: {info.serial_number or 'n/a'}"
-    if info.manufacturer:
-        details += f" - {info.manufacturer}"
-    if info.vid is not None and info.pid is not None:
-        details += f" - {info.vid:04X}:{info.pid:04X}"
-    return f"{info.product} - {details}" if info.product else details
-
-
-def usb_id(vid: str | None, pid: str | None, serial_number: str | None) -> str | None:
-    """Identify a USB head independently of the path it got this time."""
-    if vid is None or pid is None:
-        return None
-    return f"{vid.upper()}:{pid.upper()}_{serial_number or ''}"
-
-
-def list_ports() -> list[SerialPort]:
-    """Scan the serial ports (blocking: run it in the executor)."""
-    ports: list[SerialPort] = []
-    for info in serialx.list_serial_ports():
-        vid = None if info.vid is None else f"{info.vid:04X}"
-        pid = None if info.pid is None else f"{info.pid:04X}"
-        ports.append(
-            SerialPort(
-                info.device, port_label(info), usb_id(vid, pid, info.serial_number), info.resolved_device
-            )
-        )
-    return ports
-
-
-def valid_port(port: str) -> bool:
-    """Whether a typed port is a device path or a URL the link can open."""
-    lowered = port.lower()
-    return (
-        port.startswith("/")
-        or bool(_WINDOWS_PORT.match(port))
-        or (lowered.startswith(URL_SCHEMES) and len(port) > lowered.index("://") + 3)
-    )
-
-
-def meter_unique_id(readout: Readout) -> str:
-    """Return the meter's serial number, or its FLAG id and identification when it reports none."""
-    if readout.serial:
-        return readout.serial
-    identification = readout.identification
-    return f"{identification.flag_id}-{identification.identification}"
-
-
-def read_timeout(settings: SessionSettings, *, attempts: int) -> float:
-    """Return a ceiling for one test read: the slowest case, a long readout at 300 Bd, every retry.
-
-    The session's own timeouts end a silent read much earlier; this only stops a meter
-    that keeps talking without ever finishing.
-    """
-    line = LineSettings(settings.fixed_baud or INITIAL_BAUD, Framing.SEVEN_E_TWO)
-    wake_up = WAKE_UP_CHARACTERS * line.character_time() + WAKE_UP_PAUSE if settings.wake_up else 0.0
-    one = wake_up + 3 * MAX_REACTION_TIME + EXPECTED_READOUT_CHARACTERS * line.character_time()
-    if settings.protocol is Protocol.MODE_D:
-        one += settings.push_timeout
-    return attempts * one
-
-
-def estimated_line_time(max_baud: int) -> float:
-    """Seconds a readout occupies the line: sign-on at 300 Bd, then a long readout at ``max_baud``."""
-    sign_on = 40 * LineSettings(INITIAL_BAUD).character_time() + 2 * MAX_REACTION_TIME
-    return sign_on + EXPECTED_READOUT_CHARACTERS * LineSettings(max_baud).character_time()
-
-
-def minimum_interval(entry: ConfigEntry, max_baud: int) -> int:
-    """Return the fastest poll interval for an entry: never faster than one readout's line time."""
-    duration: float | None = None
-    if entry.state is ConfigEntryState.LOADED and entry.runtime_data.data is not None:
-        duration = entry.runtime_data.data.duration
-    if duration is None:
-        han = entry.data.get(CONF_PROTOCOL) == Variant.EREDES_HAN
-        duration = ESTIMATED_HAN_POLL if han else estimated_line_time(max_baud)
-    return max(MIN_SCAN_INTERVAL, math.ceil(duration))
-
-
-def time_limit(port: str, config: MeterConfig, *, detect: bool) -> float:
-    """Return the ceiling of one test read (or of the whole detection)."""
-    if detect:
-        attempts = len(variants(port)) + ATTEMPTS_BEYOND_IEC
-        return read_timeout(config.session_settings(), attempts=attempts) + NON_IEC_READ_LIMIT
-    if config.variant.iec:
-        return read_timeout(config.session_settings(), attempts=READ_RETRIES + 1)
-    return NON_IEC_READ_LIMIT
-
-
-class KeyRequiredError(DecryptionError):
-    """Detection found a meter pushing encrypted data; its key is needed."""
-
-    key = KEY_REQUIRED
-
-
-def _error_of(report: ProbeReport) -> MeterError:
-    """Return the most telling error of a failed probe.
-
-    A port error first, then a meter that needs a key or refuses registers, then a garbled
-    answer, then silence.
-    """
-    errors = [attempt.error for attempt in report.attempts if attempt.error is not None]
-    for error in errors:
-        if isinstance(error, PortError):
-            return error
-    needs = report.needs_credentials
-    if needs is not None and needs.error is not None:
-        if isinstance(needs.error, DecryptionError):
-            return KeyRequiredError(str(needs.error))
-        return needs.error
-    for error in errors:
-        if not isinstance(error, NoAnswerError):
-            return error
-    return NoAnswerError(report.summary)
 
 
 class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -369,7 +216,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
             self._choice = user_input
             self._errors = {}
             self._variant_input = {}
-            step = _variant_step(user_input[CONF_PROTOCOL])
+            step = variant_step(user_input[CONF_PROTOCOL])
             if step is not None:
                 next_step: Callable[[], Awaitable[ConfigFlowResult]] = getattr(self, f"async_step_{step}")
                 return await next_step()
@@ -394,7 +241,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 ): BooleanSelector(),
                 vol.Required(
                     CONF_SCAN_INTERVAL, default=defaults.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
-                ): _interval_selector(),
+                ): interval_selector(),
             }
         )
         schema = vol.Schema(
@@ -532,7 +379,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
             step = STEP_OF_ERROR.get(self._errors["base"])
             if step == "dlms_push" and detecting:
                 self._choice = {**self._choice, CONF_PROTOCOL: str(Variant.DLMS_PUSH)}
-            if step is None or step != _variant_step(self._choice[CONF_PROTOCOL]):
+            if step is None or step != variant_step(self._choice[CONF_PROTOCOL]):
                 step = "protocol"
             return self.async_show_progress_done(next_step_id=step)
         return self.async_show_progress_done(next_step_id="found" if detecting else "finish")
@@ -545,8 +392,8 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 entry: LandisGyrConfigEntry = self._get_reconfigure_entry()
                 if entry.state is ConfigEntryState.LOADED:
                     async with entry.runtime_data.exclusive_port():
-                        return await _read(port, config, detecting)
-            return await _read(port, config, detecting)
+                        return await read_for_flow(port, config, detecting)
+            return await read_for_flow(port, config, detecting)
 
     async def async_step_found(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show what the detection found before setting it up."""
@@ -558,8 +405,8 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="found",
             description_placeholders={
-                "manufacturer": readout.manufacturer or readout.identification.flag_id,
-                "identification": str(readout.identification),
+                "manufacturer": readout.manufacturer or readout.identity.flag_id,
+                "identification": readout.identity.identification,
                 "protocol": str(found.config.variant),
                 "baud": str(readout.baud),
                 "registers": str(len(readout.current)),
@@ -572,7 +419,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         found, port = self._found, self._port
         assert found is not None and port is not None
         readout, config = found.readout, found.config
-        data = _entry_data(port, config, self._usb_id)
+        data = entry_data(port, config, self._usb_id)
         unique_id = meter_unique_id(readout)
         interval = int(self._choice[CONF_ADVANCED][CONF_SCAN_INTERVAL])
         if interval == DEFAULT_SCAN_INTERVAL:
@@ -584,89 +431,14 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
             options = dict(entry.options)
             options[CONF_SCAN_INTERVAL] = interval
             return self.async_update_reload_and_abort(
-                entry, data=data, options=_options(config.variant, options)
+                entry, data=data, options=entry_options(config.variant, options)
             )
         await self.async_set_unique_id(unique_id, raise_on_progress=False)
         self._abort_if_unique_id_configured()
         options = {CONF_SCAN_INTERVAL: interval, CONF_MAX_POWER_KW: DEFAULT_MAX_POWER_KW}
-        identification = readout.identification
-        title = f"{readout.manufacturer or identification.flag_id} {identification.identification}".strip()
-        return self.async_create_entry(title=title, data=data, options=_options(config.variant, options))
-
-
-def _variant_step(protocol: str) -> str | None:
-    """Return the step that asks what a variant needs besides the protocol, if any."""
-    if protocol == Variant.DLMS_PUSH:
-        return "dlms_push"
-    if protocol in DLMS_PULL_VARIANTS:
-        return "dlms_pull"
-    if protocol == Variant.EREDES_HAN:
-        return "han"
-    return None
-
-
-def _entry_data(port: str, config: MeterConfig, head: str | None) -> dict[str, Any]:
-    """Return the entry's data: the IEC fields always, a variant's own fields only when it has them."""
-    data: dict[str, Any] = {
-        CONF_PORT: port,
-        CONF_PROTOCOL: str(config.variant),
-        CONF_ADDRESS: config.address,
-        CONF_MAX_BAUD: config.max_baud,
-        CONF_WAKE_UP: config.wake_up,
-        CONF_SOFTWARE_PARITY: config.software_parity,
-        CONF_FRAMING: str(config.framing),
-        CONF_FIXED_BAUD: config.fixed_baud if can_switch_rate(port) else None,
-        CONF_USB_ID: head,
-    }
-    if config.variant is Variant.DLMS_PUSH:
-        data[CONF_KEY] = config.key.hex().upper() if config.key else None
-        data[CONF_AUTHENTICATION_KEY] = (
-            config.authentication_key.hex().upper() if config.authentication_key else None
-        )
-    if config.variant in DLMS_PULL_VARIANTS:
-        data[CONF_PASSWORD] = config.password.decode() if config.password else None
-    if config.variant in DLMS_PULL_VARIANTS or config.variant is Variant.EREDES_HAN:
-        data[CONF_SLAVE] = config.slave
-    return data
-
-
-def _options(variant: Variant, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Push variants have no poll interval."""
-    out = dict(options)
-    if variant.push:
-        out.pop(CONF_SCAN_INTERVAL, None)
-    else:
-        out[CONF_SCAN_INTERVAL] = int(out[CONF_SCAN_INTERVAL])
-    return out
-
-
-async def _read(port: str, config: MeterConfig, detecting: bool) -> FoundMeter:
-    """Read once with the chosen configuration, or probe when the protocol is to be detected."""
-    if detecting:
-        report = await probe(
-            port, address=config.address, max_baud=config.max_baud, listen_time=DETECT_LISTEN_TIME
-        )
-        if report.readout is None or report.settings is None:
-            raise _error_of(report)
-        found = report.settings
-        if found.variant.iec:
-            found = replace(found, max_baud=config.max_baud, address=found.address or config.address)
-        return FoundMeter(report.readout, found, report.summary)
-    if config.variant is Variant.EREDES_HAN:
-        settings, readout = await probe_eredes(port, config.han_settings())
-        return FoundMeter(readout, replace(config, framing=settings.framing))
-    if not config.variant.iec:
-        config = replace(config, framing=Framing.EIGHT_N_ONE)
-    readout = await MeterReader(port, config, read_iec=read_meter, retries=READ_RETRIES).read_once()
-    return FoundMeter(readout, config)
-
-
-def _interval_selector() -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=MIN_SCAN_INTERVAL, max=86400, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
-        )
-    )
+        identity = readout.identity
+        title = f"{readout.manufacturer or identity.flag_id} {identity.description}".strip()
+        return self.async_create_entry(title=title, data=data, options=entry_options(config.variant, options))
 
 
 def _number_selector(minimum: int, maximum: int) -> NumberSelector:
@@ -675,53 +447,3 @@ def _number_selector(minimum: int, maximum: int) -> NumberSelector:
 
 def _secret_selector() -> TextSelector:
     return TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-
-
-class LandisGyrOptionsFlow(OptionsFlowWithReload):
-    """Poll interval (polled variants), maximum rate (IEC), power bound of the spike guard."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Edit the options; the entry reloads with them."""
-        entry = self.config_entry
-        variant = Variant(entry.data.get(CONF_PROTOCOL, Variant.MODE_C))
-        push = variant.push
-        has_rate = variant in (Variant.MODE_A, Variant.MODE_B, Variant.MODE_C, Variant.DLMS_MODE_E)
-        current = {**entry.data, **entry.options}
-        errors: dict[str, str] = {}
-        max_baud = int(current.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))
-        if user_input is not None:
-            max_baud = int(user_input.get(CONF_MAX_BAUD, max_baud))
-        minimum = minimum_interval(entry, max_baud)
-        if user_input is not None:
-            if not push and user_input[CONF_SCAN_INTERVAL] < minimum:
-                errors[CONF_SCAN_INTERVAL] = "interval_too_short"
-            else:
-                options = {**entry.options, **user_input}
-                if not push:
-                    options[CONF_SCAN_INTERVAL] = int(options[CONF_SCAN_INTERVAL])
-                if has_rate:
-                    options[CONF_MAX_BAUD] = int(options[CONF_MAX_BAUD])
-                return self.async_create_entry(data=options)
-        fields: dict[Any, Any] = {}
-        if not push:
-            default = current.get(CONF_SCAN_INTERVAL, default_scan_interval(variant))
-            fields[vol.Required(CONF_SCAN_INTERVAL, default=default)] = _interval_selector()
-        if has_rate:
-            fields[vol.Required(CONF_MAX_BAUD, default=str(max_baud))] = SelectSelector(
-                SelectSelectorConfig(
-                    options=[str(rate) for rate in BAUD_RATES], mode=SelectSelectorMode.DROPDOWN
-                )
-            )
-        fields[
-            vol.Required(CONF_MAX_POWER_KW, default=current.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW))
-        ] = NumberSelector(
-            NumberSelectorConfig(
-                min=1, max=10000, step=1, unit_of_measurement="kW", mode=NumberSelectorMode.BOX
-            )
-        )
-        return self.async_show_form(
-            step_id="init",
-            data_schema=vol.Schema(fields),
-            errors=errors,
-            description_placeholders={"minimum": str(minimum)},
-        )

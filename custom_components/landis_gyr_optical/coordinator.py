@@ -22,22 +22,10 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
-    CONF_ADDRESS,
-    CONF_AUTHENTICATION_KEY,
-    CONF_FIXED_BAUD,
-    CONF_FRAMING,
-    CONF_KEY,
-    CONF_MAX_BAUD,
     CONF_MAX_POWER_KW,
-    CONF_PASSWORD,
     CONF_PORT,
-    CONF_PROTOCOL,
     CONF_SCAN_INTERVAL,
-    CONF_SLAVE,
-    CONF_SOFTWARE_PARITY,
-    CONF_WAKE_UP,
     CONFIRM_PAUSE,
-    DEFAULT_MAX_BAUD,
     DEFAULT_MAX_POWER_KW,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVALS,
@@ -52,16 +40,16 @@ from .const import (
     SAVE_DELAY,
     STORAGE_VERSION,
 )
-from .meter.client import read_meter, run_session
-from .meter.eredes import BY_ADDRESS
-from .meter.eredes_client import RegisterNotEnabledError
+from .entry_data import config_from_entry
+from .meter.eredes_han.client import RegisterNotEnabledError
+from .meter.eredes_han.registers import BY_ADDRESS
 from .meter.errors import ChecksumError, MeterError, PortError
 from .meter.guard import TotalGuard, Verdict, is_energy_unit
+from .meter.iec62056_21.client import read_meter, run_session
 from .meter.link import Link, describe_port
 from .meter.obis import ObisCode
 from .meter.readout import Readout
-from .meter.session import Framing
-from .meter.variants import MeterConfig, MeterReader, Variant
+from .meter.variants import MeterReader
 
 type LandisGyrConfigEntry = ConfigEntry[LandisGyrCoordinator]
 
@@ -110,30 +98,6 @@ class ReadStats:
     malformed_totals: int = 0
     last_error: str | None = None
     errors_by_key: dict[str, int] = field(default_factory=dict)
-
-
-def config_from_entry(entry: ConfigEntry) -> MeterConfig:
-    """Map the entry's data and options onto the meter's configuration."""
-    data, options = entry.data, entry.options
-    fixed = data.get(CONF_FIXED_BAUD)
-    password = data.get(CONF_PASSWORD)
-    return MeterConfig(
-        variant=Variant(data.get(CONF_PROTOCOL, Variant.MODE_C)),
-        address=data.get(CONF_ADDRESS, ""),
-        max_baud=int(options.get(CONF_MAX_BAUD, data.get(CONF_MAX_BAUD, DEFAULT_MAX_BAUD))),
-        wake_up=bool(data.get(CONF_WAKE_UP, False)),
-        software_parity=bool(data.get(CONF_SOFTWARE_PARITY, False)),
-        framing=Framing(data.get(CONF_FRAMING, Framing.SEVEN_E_ONE)),
-        fixed_baud=int(fixed) if fixed else None,
-        key=_key(data.get(CONF_KEY)),
-        authentication_key=_key(data.get(CONF_AUTHENTICATION_KEY)),
-        password=password.encode() if password else None,
-        slave=int(data.get(CONF_SLAVE, 1)),
-    )
-
-
-def _key(text: str | None) -> bytes | None:
-    return bytes.fromhex(text) if text else None
 
 
 def default_scan_interval(variant: str) -> int:

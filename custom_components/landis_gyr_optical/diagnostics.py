@@ -34,7 +34,7 @@ def _readout(readout: Readout, secrets: set[str]) -> dict[str, Any]:
     current = readout.current
     serial_codes = {code for code in current if code in SERIAL_CODES}
     return {
-        "identification": str(readout.identification),
+        "identification": readout.identity.identification,
         "manufacturer": readout.manufacturer,
         "protocol": readout.protocol,
         "negotiated_baud": readout.baud,

@@ -25,15 +25,15 @@ class LandisGyrEntity(CoordinatorEntity[LandisGyrCoordinator]):
         meter_id = entry.unique_id or entry.entry_id
         self._attr_unique_id = f"{meter_id}_{key}"
         readout = coordinator.data.readout
-        identification = readout.identification
+        identity = readout.identity
         current = readout.current
         firmware = next((current[code].text for code in FIRMWARE_CODES if code in current), None)
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, meter_id)},
-            manufacturer=identification.manufacturer or identification.flag_id,
-            model=identification.identification or None,
-            model_id=identification.flag_id,
+            manufacturer=identity.manufacturer or identity.flag_id,
+            model=identity.description or None,
+            model_id=identity.flag_id,
             serial_number=readout.serial,
             sw_version=firmware or None,
-            name=f"{identification.manufacturer or identification.flag_id} {identification.identification}".strip(),
+            name=f"{identity.manufacturer or identity.flag_id} {identity.description}".strip(),
         )

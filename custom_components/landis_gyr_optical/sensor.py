@@ -31,8 +31,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator, MeterData, is_total
 from .entity import LandisGyrEntity
-from .meter.datasets import Register
 from .meter.obis import ObisCode
+from .meter.registers import Register
 
 PARALLEL_UPDATES = 0
 

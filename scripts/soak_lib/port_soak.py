@@ -29,7 +29,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.landis_gyr_optical
-from custom_components.landis_gyr_optical.meter.datasets import parse_data_block
+from custom_components.landis_gyr_optical.meter.iec62056_21.datasets import parse_data_block
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
 from scripts.soak_lib.entries import mode_c_entry
 from tests.simulator import Faults, PtyMeter, quick_profile

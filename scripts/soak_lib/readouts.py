@@ -14,15 +14,18 @@ from decimal import Decimal
 import random
 
 from custom_components.landis_gyr_optical.meter.errors import MeterError
-from custom_components.landis_gyr_optical.meter.messages import Identification, encode_data_message
-from custom_components.landis_gyr_optical.meter.parity import ParityCheck, ParityDecoder, with_even_parity
-from custom_components.landis_gyr_optical.meter.readout import Readout
-from custom_components.landis_gyr_optical.meter.session import (
+from custom_components.landis_gyr_optical.meter.iec62056_21.messages import (
+    Identification,
+    encode_data_message,
+)
+from custom_components.landis_gyr_optical.meter.iec62056_21.session import (
     Finished,
     Receive,
     Session,
     SessionSettings,
 )
+from custom_components.landis_gyr_optical.meter.parity import ParityCheck, ParityDecoder, with_even_parity
+from custom_components.landis_gyr_optical.meter.readout import Readout
 
 IDENTIFICATION = Identification.parse(b"/LGZ5ZMF100AC.M27")
 SERIAL = "18438636"

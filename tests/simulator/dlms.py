@@ -12,22 +12,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from custom_components.landis_gyr_optical.meter import axdr
-from custom_components.landis_gyr_optical.meter.axdr import Data, DataType
-from custom_components.landis_gyr_optical.meter.dlms import (
-    CLASS_CLOCK,
-    CLASS_DATA,
-    CLASS_PUSH_SETUP,
-    CLASS_REGISTER,
+from custom_components.landis_gyr_optical.meter import cosem
+from custom_components.landis_gyr_optical.meter.cosem import obis_to_bytes
+from custom_components.landis_gyr_optical.meter.dlms import axdr
+from custom_components.landis_gyr_optical.meter.dlms.association import (
     AssociationRequest,
     AssociationResponse,
-    DataNotification,
-    GetRequest,
-    GetResponse,
-    encrypt,
-    obis_to_bytes,
 )
-from custom_components.landis_gyr_optical.meter.hdlc import (
+from custom_components.landis_gyr_optical.meter.dlms.axdr import Data, DataType
+from custom_components.landis_gyr_optical.meter.dlms.ciphering import encrypt
+from custom_components.landis_gyr_optical.meter.dlms.get import GetRequest, GetResponse
+from custom_components.landis_gyr_optical.meter.dlms.hdlc import (
     LLC_RESPONSE,
     UA,
     UI,
@@ -38,14 +33,21 @@ from custom_components.landis_gyr_optical.meter.hdlc import (
     control_i,
     split_blocks,
 )
-from custom_components.landis_gyr_optical.meter.messages import (
+from custom_components.landis_gyr_optical.meter.dlms.notification import DataNotification
+from custom_components.landis_gyr_optical.meter.dlms.registers import (
+    CLASS_CLOCK,
+    CLASS_DATA,
+    CLASS_PUSH_SETUP,
+    CLASS_REGISTER,
+)
+from custom_components.landis_gyr_optical.meter.iec62056_21.messages import (
     ACK,
     BAUD_MODE_C,
     INITIAL_BAUD,
     Identification,
 )
+from custom_components.landis_gyr_optical.meter.line import Framing, LineSettings
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
-from custom_components.landis_gyr_optical.meter.session import Framing, LineSettings
 
 from .meter import MeterState
 from .ports import PtyMeter
@@ -58,7 +60,7 @@ METER_TIME = datetime(2026, 5, 4, 11, 39, 21, tzinfo=timezone(timedelta(hours=2)
 # (class, OBIS, value) of the simulated E450-like meter; registers in Wh / W / V / 10 mA.
 PUSH_VALUES: tuple[tuple[int, str, Data], ...] = (
     (CLASS_DATA, "0-0:42.0.0", Data(DataType.OCTET_STRING, SERIAL.encode())),
-    (CLASS_CLOCK, "0-0:1.0.0", Data(DataType.OCTET_STRING, axdr.encode_datetime(METER_TIME))),
+    (CLASS_CLOCK, "0-0:1.0.0", Data(DataType.OCTET_STRING, cosem.encode_datetime(METER_TIME))),
     (CLASS_REGISTER, "1-1:1.8.0", Data(DataType.DOUBLE_LONG_UNSIGNED, 482939)),
     (CLASS_REGISTER, "1-1:2.8.0", Data(DataType.DOUBLE_LONG_UNSIGNED, 1500)),
     (CLASS_REGISTER, "1-0:1.7.0", Data(DataType.DOUBLE_LONG_UNSIGNED, 28)),
@@ -82,7 +84,7 @@ def push_apdu(invoke_id: int = 1, values: Sequence[tuple[int, str, Data]] = PUSH
     """A data-notification in the L+G layout: object list first, then one value per object."""
     objects = axdr.array(capture(CLASS_PUSH_SETUP, str(PUSH_SETUP)), *(capture(c, o) for c, o, _ in values))
     body = axdr.structure(objects, *(value for _, _, value in values))
-    notification = DataNotification(invoke_id, body, raw_timestamp=axdr.encode_datetime(METER_TIME))
+    notification = DataNotification(invoke_id, body, raw_timestamp=cosem.encode_datetime(METER_TIME))
     return notification.encode()
 
 
@@ -329,5 +331,5 @@ def standard_objects() -> dict[tuple[ObisCode, int], Data]:
         }
     )
     objects[(ObisCode.parse("0-0:42.0.0"), 2)] = axdr.octet_string(b"LGZ0093121456")
-    objects[(ObisCode.parse("0-0:1.0.0"), 2)] = axdr.octet_string(axdr.encode_datetime(METER_TIME))
+    objects[(ObisCode.parse("0-0:1.0.0"), 2)] = axdr.octet_string(cosem.encode_datetime(METER_TIME))
     return objects

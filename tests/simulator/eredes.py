@@ -25,9 +25,7 @@ import termios
 import time
 from typing import Self
 
-from custom_components.landis_gyr_optical.meter.eredes import BY_ADDRESS, Phases, encode_block, encode_object
-from custom_components.landis_gyr_optical.meter.errors import ProtocolError
-from custom_components.landis_gyr_optical.meter.modbus import (
+from custom_components.landis_gyr_optical.meter.eredes_han.modbus import (
     MAX_DATA,
     READ_INPUT_REGISTERS,
     REQUEST_LENGTH,
@@ -36,6 +34,13 @@ from custom_components.landis_gyr_optical.meter.modbus import (
     encode_exception,
     encode_reply,
 )
+from custom_components.landis_gyr_optical.meter.eredes_han.registers import (
+    BY_ADDRESS,
+    Phases,
+    encode_block,
+    encode_object,
+)
+from custom_components.landis_gyr_optical.meter.errors import ProtocolError
 
 TICK = 0.005
 """Seconds between two writes of a paced reply."""

@@ -22,8 +22,8 @@ import logging
 import random
 from typing import Any, Self
 
-from custom_components.landis_gyr_optical.meter.checksums import crc16_arc
-from custom_components.landis_gyr_optical.meter.messages import (
+from custom_components.landis_gyr_optical.meter.crc import crc16_arc
+from custom_components.landis_gyr_optical.meter.iec62056_21.messages import (
     ACK,
     BAUD_MODE_B,
     BAUD_MODE_C,
@@ -34,7 +34,7 @@ from custom_components.landis_gyr_optical.meter.messages import (
     Mode,
     encode_data_message,
 )
-from custom_components.landis_gyr_optical.meter.session import Framing, LineSettings
+from custom_components.landis_gyr_optical.meter.line import Framing, LineSettings
 
 from .profile import Faults, MeterProfile
 

@@ -8,8 +8,8 @@ import errno
 import os
 import termios
 
-from custom_components.landis_gyr_optical.meter.messages import INITIAL_BAUD, MODE_D_BAUD, Mode
-from custom_components.landis_gyr_optical.meter.session import Framing, LineSettings
+from custom_components.landis_gyr_optical.meter.iec62056_21.messages import INITIAL_BAUD, MODE_D_BAUD, Mode
+from custom_components.landis_gyr_optical.meter.line import Framing, LineSettings
 
 from .meter import ClientLine, SimulatedMeter
 from .profile import MeterProfile

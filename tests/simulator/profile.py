@@ -21,13 +21,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from custom_components.landis_gyr_optical.meter.messages import (
+from custom_components.landis_gyr_optical.meter.iec62056_21.messages import (
     CRLF,
     REACTION_TIME,
     Identification,
     Mode,
 )
-from custom_components.landis_gyr_optical.meter.session import Framing
+from custom_components.landis_gyr_optical.meter.line import Framing
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 QUICK_REACTION_TIME = 0.05

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from custom_components.landis_gyr_optical.meter.sml import (
+from custom_components.landis_gyr_optical.meter.sml.frames import CrcVariant, encode_frame
+from custom_components.landis_gyr_optical.meter.sml.messages import (
     CLOSE_RESPONSE,
     GET_LIST_RESPONSE,
     OPEN_RESPONSE,
-    CrcVariant,
     SmlNode,
-    encode_frame,
     encode_message,
 )
 

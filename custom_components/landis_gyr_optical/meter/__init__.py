@@ -4,8 +4,6 @@ Nothing in this package imports Home Assistant; the CLI, the simulator and the s
 use it as a plain library.
 """
 
-from .client import read_meter, run_session
-from .datasets import Register, Value, parse_data_block
 from .errors import (
     ChecksumError,
     MeterError,
@@ -16,11 +14,15 @@ from .errors import (
     ReadoutTooLongError,
     UnsupportedModeError,
 )
-from .messages import Identification, Mode
+from .iec62056_21.client import read_meter, run_session
+from .iec62056_21.datasets import parse_data_block
+from .iec62056_21.messages import Identification, Mode
+from .iec62056_21.session import Protocol, SessionSettings
+from .line import Framing, LineSettings
 from .obis import ObisCode
 from .probe import ProbeAttempt, ProbeReport, probe
 from .readout import Readout, TraceEntry
-from .session import Framing, LineSettings, Protocol, SessionSettings
+from .registers import Register, Value
 
 __all__ = [
     "ChecksumError",

@@ -18,8 +18,8 @@ from typing import Final, Self
 import serialx
 
 from .errors import PortError
+from .line import Framing, LineSettings
 from .parity import ParityCheck, ParityDecoder, with_even_parity
-from .session import Framing, LineSettings
 
 _LOGGER = logging.getLogger(__name__)
 

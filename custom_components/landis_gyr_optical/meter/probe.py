@@ -11,17 +11,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 import time
 
-from .client import SessionClock, effective_settings, run_session
-from .dlms import DecryptionError
-from .dlms_client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode_e, read_dlms_push
-from .eredes_client import probe_eredes
+from .clock import SessionClock
+from .dlms.ciphering import DecryptionError
+from .dlms.client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode_e, read_dlms_push
+from .eredes_han.client import probe_eredes
 from .errors import MeterError, NoAnswerError, PortError
+from .iec62056_21.client import effective_settings, run_session
+from .iec62056_21.messages import MODE_D_BAUD, Identification
+from .iec62056_21.session import Protocol, SessionSettings
+from .line import Framing, LineSettings
 from .link import Link, can_switch_rate, describe_port
-from .messages import MODE_D_BAUD, Identification
 from .readout import Direction, Readout, TraceEntry, printable
-from .session import Framing, LineSettings, Protocol, SessionSettings
-from .sml import START as SML_START
-from .sml_client import read_sml_push
+from .sml.client import read_sml_push
+from .sml.frames import START as SML_START
 from .variants import MeterConfig, Variant
 
 DEFAULT_LISTEN_TIME = 12.0
@@ -77,8 +79,8 @@ class ProbeReport:
         if self.readout is not None and self.settings is not None:
             readout = self.readout
             return (
-                f"The meter ({readout.manufacturer or readout.identification.flag_id}, "
-                f"{readout.identification}) answered to {self.settings.describe()}: readout at "
+                f"The meter ({readout.manufacturer or readout.identity.flag_id}, "
+                f"{readout.identity}) answered to {self.settings.describe()}: readout at "
                 f"{readout.baud} Bd with {len(readout.registers)} data sets."
             )
         failed = next((a for a in self.attempts if isinstance(a.error, PortError)), None)
@@ -279,12 +281,19 @@ def _success(
     if not received:
         received = readout.raw
     verdict = (
-        f"identification /{readout.identification}; verified readout ({readout.checksum}) at "
+        f"{_identified(readout)}; verified readout ({readout.checksum}) at "
         f"{readout.baud} Bd with {len(readout.registers)} data sets"
     )
     return ProbeAttempt(
         name, config, sent, received, verdict, True, None, time.monotonic() - started
     ), readout
+
+
+def _identified(readout: Readout) -> str:
+    identity = readout.identity
+    if identity.iec_identification is not None:
+        return f"identification /{identity.iec_identification}"
+    return f"meter {identity.identification}"
 
 
 def _failure(

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from .datasets import Register
-from .messages import Identification
+from .identity import MeterIdentity
 from .obis import ObisCode
+from .registers import Register
 
 Checksum = Literal["bcc", "crc16", "none"]
 
@@ -64,7 +64,7 @@ def printable(data: bytes) -> str:
 class Readout:
     """A complete, checksum-verified readout (or a push whose framing says it is whole)."""
 
-    identification: Identification
+    identity: MeterIdentity
     registers: tuple[Register, ...]
     protocol: str
     baud: int
@@ -104,4 +104,4 @@ class Readout:
     @property
     def manufacturer(self) -> str | None:
         """Manufacturer from the FLAG table."""
-        return self.identification.manufacturer
+        return self.identity.manufacturer

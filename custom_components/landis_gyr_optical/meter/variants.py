@@ -14,15 +14,16 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import ClassVar, Final
 
-from .client import effective_settings, read_meter, run_session
-from .dlms_client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode_e, read_dlms_push
-from .eredes_client import HanReader, HanSettings
-from .hdlc import HdlcAddress
+from .dlms.client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode_e, read_dlms_push
+from .dlms.hdlc import HdlcAddress
+from .eredes_han.client import HanReader, HanSettings
+from .iec62056_21.client import effective_settings, read_meter, run_session
+from .iec62056_21.messages import MODE_D_BAUD
+from .iec62056_21.session import Protocol, SessionSettings
+from .line import Framing, LineSettings
 from .link import Link
-from .messages import MODE_D_BAUD
 from .readout import Readout
-from .session import Framing, LineSettings, Protocol, SessionSettings
-from .sml_client import SML_BAUD, read_sml_push
+from .sml.client import SML_BAUD, read_sml_push
 
 KEY_LENGTH: Final = 16
 """Bytes of an AES-128 key (32 hex digits)."""

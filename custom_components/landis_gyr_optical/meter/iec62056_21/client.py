@@ -1,0 +1,182 @@
+"""The async driver: runs a sans-IO ``Session`` over a ``Link`` and keeps the clock.
+
+Timing rules it enforces (IEC 62056-21 6.3/6.4):
+- the client answers no earlier than the meter's reaction time after the meter's last byte;
+- a rate switch happens only after the option select has physically left the line
+  (its wire time, not ``tcdrain``, which USB adapters report too early) and before the
+  meter's reaction time has run out, or the first bytes of the data message are lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+import logging
+import time
+
+from ..clock import SessionClock
+from ..errors import ChecksumError, MeterError, NoAnswerError, PortError
+from ..line import LineSettings
+from ..link import Link
+from ..readout import Direction, Readout
+from .messages import BREAK, INITIAL_BAUD, INTER_CHARACTER_TIMEOUT, Mode
+from .session import (
+    Finished,
+    Protocol,
+    Receive,
+    Session,
+    SessionSettings,
+    SwitchLine,
+    Transmit,
+    Wait,
+    step_down,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+SWITCH_GUARD = 0.005
+"""Seconds after the computed end of a transmission before the rate switch (USB latency)."""
+RETRY_PAUSE = INTER_CHARACTER_TIMEOUT
+"""Silence after a failed attempt: the meter drops a session after 1.5 s without input."""
+
+LinkFactory = Callable[[str, LineSettings], Link]
+
+
+async def run_session(link: Link, settings: SessionSettings, clock: SessionClock | None = None) -> Readout:
+    """Run one session on an open link; raise the session's typed error on failure."""
+    clock = clock or SessionClock()
+    session = Session(settings)
+    if link.line != session.line:
+        await link.switch(session.line)
+    while True:
+        command = session.next_command()
+        if isinstance(command, Finished):
+            clock.mark("done")
+            readout = command.readout
+            return replace(readout, trace=tuple(clock.trace), timings=dict(clock.marks))
+        if isinstance(command, Transmit):
+            await _sleep_until(clock.tx_end)
+            clock.record(Direction.SENT, command.data, link.line.baud)
+            clock.tx_end = await link.write(command.data)
+            clock.idle_at = max(clock.idle_at, clock.tx_end)
+        elif isinstance(command, Wait):
+            await _sleep_until(clock.idle_at + command.seconds)
+        elif isinstance(command, SwitchLine):
+            await _switch(link, command, clock)
+        elif isinstance(command, Receive):
+            await _receive(link, session, command, clock)
+            clock.mode = session.mode
+
+
+async def _switch(link: Link, command: SwitchLine, clock: SessionClock) -> None:
+    await _sleep_until(clock.tx_end + SWITCH_GUARD)
+    await link.switch(command.line)
+    late = time.monotonic() - (max(clock.tx_end, clock.idle_at) + command.deadline)
+    note = f"switched to {command.line.baud} Bd {command.line.framing}"
+    if late > 0:
+        note += f", {late * 1000:.0f} ms after the meter's reaction time"
+        _LOGGER.debug("rate switch late by %.1f ms on %s", late * 1000, link.port)
+    clock.record(Direction.LINE, b"", command.line.baud, note)
+
+
+async def _receive(link: Link, session: Session, command: Receive, clock: SessionClock) -> None:
+    started = max(clock.idle_at, time.monotonic())
+    deadline = started + command.total_timeout
+    next_byte_by = started + command.first_byte_timeout
+    first = True
+    while session.needs_data:
+        now = time.monotonic()
+        wait = min(next_byte_by, deadline) - now
+        if wait <= 0:
+            raise session.timeout()
+        data = await link.read(wait)
+        if not data:
+            continue
+        now = time.monotonic()
+        if first:
+            clock.mark(f"{command.what} started")
+            first = False
+        clock.record(Direction.RECEIVED, data, link.line.baud)
+        clock.idle_at = now
+        session.receive_data(data)
+        if session.message_started:
+            next_byte_by = now + command.inter_character_timeout
+    clock.mark(f"{command.what} complete")
+
+
+async def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def effective_settings(port: str, settings: SessionSettings) -> SessionSettings:
+    """Pin the rate on ports that cannot switch it (raw TCP bridges)."""
+    if settings.fixed_baud is None and not Link(port, settings.initial_line).can_switch:
+        baud = settings.initial_line.baud
+        return replace(settings, fixed_baud=baud)
+    return settings
+
+
+async def read_meter(
+    port: str,
+    settings: SessionSettings | None = None,
+    *,
+    retries: int = 2,
+    link_factory: LinkFactory = Link,
+) -> Readout:
+    """Read the meter once: open the port, run the session, retry lower, always close.
+
+    A checksum error or a silence in the data message is retried at the next lower rate
+    (slower is more robust on a badly aligned head); a silent meter is retried as is; a
+    port that cannot be opened is not retried. The port is closed whatever happens.
+    """
+    settings = effective_settings(port, settings or SessionSettings())
+    clock = SessionClock()
+    link = link_factory(port, settings.initial_line)
+    link.software_parity = settings.software_parity
+    await link.open()
+    try:
+        attempt_settings: SessionSettings | None = settings
+        last_error: MeterError | None = None
+        for attempt in range(retries + 1):
+            assert attempt_settings is not None
+            try:
+                return await run_session(link, attempt_settings, clock)
+            except PortError:
+                raise
+            except MeterError as err:
+                last_error = err
+                clock.record(Direction.LINE, b"", link.line.baud, f"attempt {attempt + 1} failed: {err}")
+                _LOGGER.debug("attempt %d on %s failed: %s", attempt + 1, port, err)
+                if attempt == retries:
+                    break
+                attempt_settings = _next_attempt(attempt_settings, err, link.line.baud, clock.mode)
+                if attempt_settings is None:
+                    break
+                await _recover(link, clock)
+        assert last_error is not None
+        raise last_error
+    finally:
+        await link.close()
+
+
+def _next_attempt(
+    settings: SessionSettings, err: MeterError, failed_baud: int, mode: str | None = None
+) -> SessionSettings | None:
+    # A mode B meter switches to its own rate: a lower limit would only refuse it.
+    if isinstance(err, (ChecksumError, NoAnswerError)) and failed_baud > INITIAL_BAUD and mode != Mode.B:
+        return step_down(settings, failed_baud) or settings
+    if isinstance(err, (ChecksumError, NoAnswerError)) or settings.protocol is not Protocol.MODE_D:
+        return settings
+    return None
+
+
+async def _recover(link: Link, clock: SessionClock) -> None:
+    """Return the meter to its initial state: break at the current rate, then silence."""
+    if link.line.baud != INITIAL_BAUD:
+        clock.tx_end = await link.write(BREAK)
+        clock.record(Direction.SENT, BREAK, link.line.baud, "break")
+    await _sleep_until(max(clock.tx_end, time.monotonic()) + RETRY_PAUSE)
+    clock.idle_at = time.monotonic()

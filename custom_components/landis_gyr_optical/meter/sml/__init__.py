@@ -1,0 +1,1 @@
+"""SML (Smart Message Language): the push of German eHZ/mME meters."""
