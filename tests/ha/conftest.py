@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+import os
 from unittest.mock import AsyncMock, patch
 
 import pytest
@@ -125,3 +126,15 @@ def mock_read_meter() -> Generator[AsyncMock]:
 
 
 ReadoutFactory = Callable[..., Readout]
+
+
+def fds_on(path: str) -> int:
+    """File descriptors of this process open on ``path`` (the pty's slave)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == path:
+                count += 1
+        except OSError:
+            continue
+    return count

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 from unittest.mock import AsyncMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
@@ -18,19 +17,7 @@ from custom_components.landis_gyr_optical.coordinator import readout_duration
 from custom_components.landis_gyr_optical.meter.errors import NoAnswerError, PortError
 from tests.simulator import PtyMeter, load_profile
 
-from .conftest import entry_data, make_readout
-
-
-def _fds_on(path: str) -> int:
-    """File descriptors of this process open on ``path`` (the pty's slave)."""
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}") == path:
-                count += 1
-        except OSError:
-            continue
-    return count
+from .conftest import entry_data, fds_on, make_readout
 
 
 def _entry(port: str, serial: str, **data: object) -> MockConfigEntry:
@@ -60,7 +47,7 @@ async def test_polled_meter_on_pty(hass: HomeAssistant) -> None:
         assert entry.runtime_data.data.readout.baud == 4800
         assert await hass.config_entries.async_unload(entry.entry_id)
         assert entry.state is ConfigEntryState.NOT_LOADED
-        assert _fds_on(meter.port) == 0
+        assert fds_on(meter.port) == 0
         assert meter.closes >= 2
 
 
@@ -84,7 +71,7 @@ async def test_push_meter_on_pty(hass: HomeAssistant) -> None:
         assert coordinator.data.readout.checksum == "crc16"
         assert await hass.config_entries.async_unload(entry.entry_id)
         assert coordinator._push_task is None
-        assert _fds_on(meter.port) == 0
+        assert fds_on(meter.port) == 0
 
 
 async def test_setup_retries_when_meter_silent(hass: HomeAssistant, mock_read_meter: AsyncMock) -> None:

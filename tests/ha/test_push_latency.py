@@ -120,14 +120,8 @@ class TimedDlmsMeter(PtyPushMeter):
         super()._write_raw(data)
         self._last_write = asyncio.get_running_loop().time()
 
-    async def _push_frames(self) -> None:
-        while True:
-            await asyncio.sleep(self.period)
-            self.pushes += 1
-            for frame in self.frames_fn(self.pushes):
-                if not await self._send(frame, "push frame"):
-                    return
-            self.push_ends[Decimal(DLMS_START + self.pushes) / 1000] = self._last_write
+    def _pushed(self) -> None:
+        self.push_ends[Decimal(DLMS_START + self.pushes) / 1000] = self._last_write
 
 
 def _show(*results: Latency) -> None:

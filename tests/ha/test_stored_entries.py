@@ -7,8 +7,10 @@ split into one package per family; nothing may need a migration for it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from contextlib import AbstractAsyncContextManager
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 from unittest.mock import patch
 
@@ -66,84 +68,67 @@ def _unique_ids(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
     return {item.unique_id for item in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)}
 
 
-async def test_mode_c_entry_of_an_earlier_version_loads(hass: HomeAssistant) -> None:
-    profile = dataclasses.replace(load_profile("lgz_e350"), reaction_time=0.02)
-    async with PtyMeter(profile) as meter:
-        entry = _stored(
-            meter.port,
-            "18438636",
-            "Landis+Gyr ZMF100AC.M27",
-            {
-                "protocol": "mode_c",
-                "framing": "7E1",
-            },
-            {"scan_interval": 60, "max_power_kw": 60.0},
-        )
-        await _load(hass, entry)
-        ids = _unique_ids(hass, entry)
-        assert {"18438636_1-0:1.8.0", "18438636_1-0:32.7.0", "18438636_checksum_errors"} <= ids
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "18438636")})
-        assert device is not None
-        assert (device.manufacturer, device.model, device.model_id, device.serial_number) == (
-            "Landis+Gyr",
-            "ZMF100AC.M27",
-            "LGZ",
-            "18438636",
-        )
-        assert device.name == "Landis+Gyr ZMF100AC.M27"
-        assert await hass.config_entries.async_unload(entry.entry_id)
+@dataclass(frozen=True)
+class Stored:
+    """An entry as an earlier version stored it, the meter it reads, and what it must show."""
+
+    meter: Callable[[], AbstractAsyncContextManager[Any]]
+    unique_id: str
+    title: str
+    data: dict[str, Any]
+    options: dict[str, Any]
+    entity_ids: frozenset[str]
+    device: tuple[str, str, str]
+    """Manufacturer, model and model id of the meter's device."""
 
 
-async def test_dlms_push_entry_of_an_earlier_version_loads(hass: HomeAssistant) -> None:
-    async with PtyPushMeter(lambda n: gbt_push_frames(push_apdu(n)), period=0.05) as meter:
-        entry = _stored(
-            meter.port,
-            "LGZ1030653520967",
-            "Landis+Gyr LGZ1030653520967",
-            {
-                "protocol": "dlms_push",
-                "framing": "8N1",
-                "key": None,
-                "authentication_key": None,
-            },
-            {"max_power_kw": 60.0},
-        )
+def _e350() -> AbstractAsyncContextManager[Any]:
+    return PtyMeter(dataclasses.replace(load_profile("lgz_e350"), reaction_time=0.02))
+
+
+STORED = {
+    "mode_c": Stored(
+        _e350,
+        "18438636",
+        "Landis+Gyr ZMF100AC.M27",
+        {"protocol": "mode_c", "framing": "7E1"},
+        {"scan_interval": 60, "max_power_kw": 60.0},
+        frozenset({"18438636_1-0:1.8.0", "18438636_1-0:32.7.0", "18438636_checksum_errors"}),
+        ("Landis+Gyr", "ZMF100AC.M27", "LGZ"),
+    ),
+    "dlms_push": Stored(
+        lambda: PtyPushMeter(lambda n: gbt_push_frames(push_apdu(n)), period=0.05),
+        "LGZ1030653520967",
+        "Landis+Gyr LGZ1030653520967",
+        {"protocol": "dlms_push", "framing": "8N1", "key": None, "authentication_key": None},
+        {"max_power_kw": 60.0},
+        frozenset({"LGZ1030653520967_1-0:1.8.0"}),
+        ("Landis+Gyr", "LGZ1030653520967", "LGZ"),
+    ),
+    "eredes_han": Stored(
+        lambda: PtyHanMeter(three_phase_profile()),
+        "0123456789",
+        "Landis+Gyr S3 three-phase 01.02",
+        {"protocol": "eredes_han", "framing": "8N1", "slave": 1},
+        {"scan_interval": 30, "max_power_kw": 60.0},
+        frozenset({"0123456789_1-0:1.8.0"}),
+        ("Landis+Gyr", "Landis+Gyr S3 three-phase 01.02", "LGZ"),
+    ),
+}
+
+
+@pytest.mark.parametrize("stored", STORED.values(), ids=STORED.keys())
+async def test_entry_of_an_earlier_version_loads(hass: HomeAssistant, stored: Stored) -> None:
+    async with stored.meter() as meter:
+        entry = _stored(meter.port, stored.unique_id, stored.title, stored.data, stored.options)
         await _load(hass, entry)
-        for _ in range(250):  # the entities appear with the first push
-            if "LGZ1030653520967_1-0:1.8.0" in _unique_ids(hass, entry):
+        for _ in range(250):  # a push meter's entities appear with its first push
+            if stored.entity_ids <= _unique_ids(hass, entry):
                 break
             await asyncio.sleep(0.02)
-        assert "LGZ1030653520967_1-0:1.8.0" in _unique_ids(hass, entry)
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "LGZ1030653520967")})
-        assert device is not None
-        assert (device.manufacturer, device.model, device.model_id) == (
-            "Landis+Gyr",
-            "LGZ1030653520967",
-            "LGZ",
-        )
-        assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-async def test_han_entry_of_an_earlier_version_loads(hass: HomeAssistant) -> None:
-    async with PtyHanMeter(three_phase_profile()) as meter:
-        entry = _stored(
-            meter.port,
-            "0123456789",
-            "Landis+Gyr S3 three-phase 01.02",
-            {
-                "protocol": "eredes_han",
-                "framing": "8N1",
-                "slave": 1,
-            },
-            {"scan_interval": 30, "max_power_kw": 60.0},
-        )
-        await _load(hass, entry)
-        assert "0123456789_1-0:1.8.0" in _unique_ids(hass, entry)
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "0123456789")})
-        assert device is not None
-        assert (device.manufacturer, device.model, device.model_id) == (
-            "Landis+Gyr",
-            "Landis+Gyr S3 three-phase 01.02",
-            "LGZ",
-        )
+        assert stored.entity_ids <= _unique_ids(hass, entry)
+        [device] = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        assert device.identifiers == {(DOMAIN, stored.unique_id)}
+        assert (device.manufacturer, device.model, device.model_id) == stored.device
+        assert device.name == f"{stored.device[0]} {stored.device[1]}"
         assert await hass.config_entries.async_unload(entry.entry_id)

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Generator
 from decimal import Decimal
 import json
-import os
 from typing import Any
 from unittest.mock import patch
 
@@ -47,6 +46,8 @@ from tests.simulator.dlms import (
 from tests.simulator.eredes import PtyHanMeter, all_registers, single_phase_profile, three_phase_profile
 from tests.simulator.sml import sml_push_frames
 
+from .conftest import fds_on
+
 KEY = "101112131415161718191A1B1C1D1E1F"
 WRONG_KEY = "00112233445566778899AABBCCDDEEFF"
 FAST_HAN = HanSettings(request_pause=0.01, response_timeout=0.3)
@@ -62,17 +63,6 @@ def _fast_han_and_no_ports() -> Generator[None]:
         patch("custom_components.landis_gyr_optical.ports.serialx.list_serial_ports", return_value=[]),
     ):
         yield
-
-
-def _fds_on(path: str) -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}") == path:
-                count += 1
-        except OSError:
-            continue
-    return count
 
 
 def _protocol(protocol: str) -> dict[str, Any]:
@@ -124,7 +114,7 @@ def _published(hass: HomeAssistant, serial: str, code: str) -> bool:
 async def _unload_closes(hass: HomeAssistant, entry: Any, port: str) -> None:
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
-    assert _fds_on(port) == 0
+    assert fds_on(port) == 0
 
 
 # --- DLMS/COSEM push ------------------------------------------------------------------------------

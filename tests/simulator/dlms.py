@@ -166,6 +166,10 @@ class PtyPushMeter(_BinaryMeter):
             for frame in self.frames_fn(self.pushes):
                 if not await self._send(frame, "push frame"):
                     return
+            self._pushed()
+
+    def _pushed(self) -> None:
+        """Called when the last frame of a push has been written (a hook for timing tests)."""
 
 
 class PullMeter(_BinaryMeter):
