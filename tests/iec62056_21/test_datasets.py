@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from custom_components.landis_gyr_optical.meter.iec62056_21.datasets import (
     encode_data_block,
     parse_data_block,
     parse_line,
+    parse_time_stamp,
 )
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
 from custom_components.landis_gyr_optical.meter.registers import Register, Value, normalise_unit
@@ -191,9 +193,36 @@ def test_unterminated_values_raise() -> None:
     with pytest.raises(ProtocolError, match=r"unterminated value in '1.8.0\(000219'"):
         parse_data_block("1.8.0(000219\r\n2.8.0(1)\r\n")
     with pytest.raises(ProtocolError, match="unterminated value"):
-        parse_data_block("0.0(" + "1" * 200 + ")")
-    # The longest value accepted still parses.
-    assert _one("0.0(" + "1" * 127 + ")").text == "1" * 127
+        parse_data_block("0.0(" + "1" * 1100 + ")")
+    # The longest value accepted (a DSMR 4 text message of 1024 characters) still parses.
+    assert _one("0-0:96.13.0(" + "A" * 1024 + ")").text == "A" * 1024
+    assert _one("0.0(" + "1" * 1025 + ")").text == "1" * 1025
+
+
+def test_time_stamped_reading_keeps_the_reading_and_its_time() -> None:
+    gas = _one("0-1:24.2.1(161129200000W)(00981.443*m3)")
+    assert (gas.value, gas.unit) == (Decimal("981.443"), "m³")
+    assert gas.timestamp == datetime(2016, 11, 29, 20, 0, tzinfo=timezone(timedelta(hours=1)))
+    peak = _one("1-0:1.6.0(200509134558S)(02.589*kW)")
+    assert (peak.value, peak.unit) == (Decimal("2.589"), "kW")
+    assert peak.timestamp == datetime(2020, 5, 9, 13, 45, 58, tzinfo=timezone(timedelta(hours=2)))
+    # A placeholder time stamp is no time; the reading stays.
+    empty = _one("0-1:24.2.1(632525252525S)(00000.000)")
+    assert (empty.value, empty.timestamp) == (Decimal("0.000"), None)
+    # A time stamp alone is the value (the telegram's own clock) and its time.
+    clock = _one("0-0:1.0.0(170102192002W)")
+    assert clock.value == "170102192002W"
+    assert clock.timestamp == datetime(2017, 1, 2, 19, 20, 2, tzinfo=timezone(timedelta(hours=1)))
+    assert parse_time_stamp("17010219200") is None
+
+
+def test_dsmr22_gas_profile_reading_on_the_next_line() -> None:
+    [gas, valve] = parse_data_block(
+        "0-1:24.3.0(090212160000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00001.001)\r\n0-1:24.4.0(1)\r\n"
+    )
+    assert (str(gas.obis), gas.value, gas.unit) == ("0-1:24.3.0", Decimal("1.001"), "m³")
+    assert gas.timestamp == datetime(2009, 2, 12, 16, 0)
+    assert valve.value == Decimal(1)
 
 
 def test_non_ascii_bytes_raise() -> None:

@@ -8,7 +8,7 @@ logical names (OBIS codes), the unit enumeration with a power-of-ten scaler, and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 import string
@@ -143,7 +143,7 @@ def normalise_channels(registers: Iterable[Register]) -> list[Register]:
         if obis.a == 1 and obis.b == 1:
             moved = ObisCode(1, 0, obis.c, obis.d, obis.e, obis.f, obis.separator)
             if moved not in present:
-                register = Register(moved, register.raw, register.values)
+                register = replace(register, obis=moved)
         out.append(register)
     return out
 

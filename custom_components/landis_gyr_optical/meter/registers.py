@@ -7,6 +7,7 @@ whichever protocol delivered them (IEC 62056-21 text, DLMS/COSEM, SML, E-Redes H
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 import re
 
@@ -96,11 +97,16 @@ class Value:
 
 @dataclass(frozen=True, slots=True)
 class Register:
-    """One data set: its OBIS code, the raw text between the brackets, and the values."""
+    """One data set: its OBIS code, the raw text between the brackets, and the values.
+
+    ``timestamp`` is when the meter took the reading, where the data set says so: the
+    capture time of an M-Bus sub-meter's reading, the moment of a maximum demand.
+    """
 
     obis: ObisCode
     raw: str
     values: tuple[Value, ...]
+    timestamp: datetime | None = None
 
     @property
     def value(self) -> Decimal | str | None:

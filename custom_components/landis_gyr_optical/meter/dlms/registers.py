@@ -7,6 +7,8 @@ text or date-time, the serial number taken from the logical device name).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..cosem import CosemError, Scaling, normalise_channels, scaled_value, text_value
 from ..obis import ObisCode
 from ..registers import Register, Value
@@ -59,7 +61,7 @@ def with_serial(registers: list[Register]) -> list[Register]:
     if SERIAL_NUMBER not in codes:
         for register in registers:
             if register.obis == LOGICAL_DEVICE_NAME and isinstance(register.value, str):
-                registers.append(Register(SERIAL_NUMBER, register.raw, register.values))
+                registers.append(replace(register, obis=SERIAL_NUMBER))
                 break
     return registers
 

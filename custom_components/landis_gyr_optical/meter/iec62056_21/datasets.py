@@ -3,11 +3,17 @@
 One line may hold several data sets (heat meters), one data set several values
 (maximum demand with its time stamp; ``&``-joined flow and return temperatures).
 Values become ``Decimal`` where they are numbers, units are normalised here, once.
+
+DSMR P1 adds two shapes: ``(time stamp)(value*unit)`` (an M-Bus sub-meter's reading and
+when it was captured, a maximum demand and when it occurred), where the reading is the
+value and the time stamp the register's ``timestamp``; and the DSMR 2.2/3 gas profile
+``(time stamp)(status)(period)(count)(code)(unit)`` with the reading on the next line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
 import re
 
 from ..errors import ProtocolError
@@ -15,7 +21,13 @@ from ..obis import ELECTRICITY, ObisCode
 from ..registers import Register, Value
 
 _ADDRESS = re.compile(r"[0-9A-Za-z][0-9A-Za-z.:*&-]*")
-_MAX_VALUE_LENGTH = 128
+_MAX_VALUE_LENGTH = 1026
+"""Longest ``(value)``: a DSMR 4 text message ``0-0:96.13.0`` holds up to 1024 characters."""
+_TIME_STAMP = re.compile(r"([0-9]{12})([SW]?)\Z")
+"""DSMR time stamp YYMMDDhhmmss, ``S`` summer (UTC+2) or ``W`` winter time (UTC+1)."""
+_ZONES = {"S": timezone(timedelta(hours=2)), "W": timezone(timedelta(hours=1))}
+_CODE_VALUE = re.compile(r"[0-9]+-[0-9]+:[0-9]+\.[0-9]+\.[0-9]+\Z")
+"""A value that is itself an OBIS code (the captured object of a DSMR 2.2 gas profile)."""
 
 
 def parse_data_block(block: bytes | str, *, medium: int = ELECTRICITY) -> list[Register]:
@@ -27,7 +39,7 @@ def parse_data_block(block: bytes | str, *, medium: int = ELECTRICITY) -> list[R
     partly understood must not be taken for a complete one.
     """
     registers: list[Register] = []
-    for line in _text(block).splitlines():
+    for line in _logical_lines(_text(block)):
         for register in _data_sets(line, medium):
             if register is None:
                 # ``!`` ends the block; what follows (a P1 CRC, BCC remains in a dump) is not data.
@@ -61,11 +73,61 @@ def _data_sets(line: str, medium: int) -> Iterator[Register | None]:
                 raise ProtocolError(f"unterminated value in {line[match.start() : match.start() + 40]!r}")
             groups.append(line[position + 1 : close])
             position = close + 1
-        values = tuple(Value.parse(part) for group in groups for part in group.split("&"))
-        yield Register(obis=obis, raw=")(".join(groups), values=values)
+        yield _register(obis, groups)
         position = _skip_blanks(line, position)
     if position < end:
         yield None
+
+
+def _register(obis: ObisCode, groups: list[str]) -> Register:
+    """Build the register of one data set from the texts between its brackets."""
+    raw = ")(".join(groups)
+    stamp = _TIME_STAMP.match(groups[0].strip()) if groups else None
+    if stamp is None:
+        values = tuple(Value.parse(part) for group in groups for part in group.split("&"))
+        return Register(obis=obis, raw=raw, values=values)
+    timestamp = parse_time_stamp(groups[0])
+    if len(groups) >= 7 and _CODE_VALUE.match(groups[4].strip()):
+        # DSMR 2.2/3 profile: the readings follow the code and the unit of the captured object.
+        unit = groups[5].strip()
+        readings = tuple(Value.parse(f"{group}*{unit}" if unit else group) for group in groups[6:])
+        return Register(obis=obis, raw=raw, values=readings, timestamp=timestamp)
+    rest = groups[1:] if len(groups) > 1 else groups
+    values = tuple(Value.parse(part) for group in rest for part in group.split("&"))
+    return Register(obis=obis, raw=raw, values=values, timestamp=timestamp)
+
+
+def parse_time_stamp(text: str) -> datetime | None:
+    """Return a DSMR time stamp ``YYMMDDhhmmss[S|W]`` as a datetime, ``None`` if impossible.
+
+    Meters fill an empty entry with a placeholder such as ``632525252525W``; that is no time.
+    """
+    match = _TIME_STAMP.match(text.strip())
+    if match is None:
+        return None
+    digits, season = match.groups()
+    try:
+        moment = datetime.strptime(digits, "%y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=_ZONES[season]) if season else moment
+
+
+def _logical_lines(text: str) -> Iterator[str]:
+    """Yield the lines of a block, a line that starts with ``(`` joined to the one before.
+
+    DSMR 2.2 and 3 meters print the gas reading on a line of its own after its profile.
+    """
+    pending: str | None = None
+    for line in text.splitlines():
+        if pending is not None and line.lstrip(" \t").startswith("("):
+            pending += line.strip(" \t")
+            continue
+        if pending is not None:
+            yield pending
+        pending = line
+    if pending is not None:
+        yield pending
 
 
 def _skip_blanks(line: str, position: int) -> int:

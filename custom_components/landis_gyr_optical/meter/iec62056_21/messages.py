@@ -99,7 +99,7 @@ class Identification:
     @classmethod
     def parse(cls, line: bytes) -> Identification:
         """Parse one identification line (with or without its CR LF)."""
-        text = _ascii(line).rstrip("\r\n")
+        text = _identification_text(line).rstrip("\r\n")
         match = _IDENTIFICATION.match(text)
         if match is None:
             raise ProtocolError(f"not an identification message: {text!r}")
@@ -168,6 +168,20 @@ def encode_data_message(data_block: bytes) -> bytes:
     """Frame a data block as ``STX block ! CR LF ETX BCC``."""
     body = data_block + b"!" + CRLF + bytes([ETX])
     return bytes([STX]) + body + bytes([bcc(body)])
+
+
+def _identification_text(line: bytes) -> str:
+    r"""Decode an identification line; 0x80-0xBF after the rate character is ``\2`` + digits.
+
+    Fluvius and Smarty P1 meters send the enhanced id ``\2`` followed by digits
+    (``/FLU5\253769484_A``); software that wrote such a line as a C or Python literal
+    turned ``\253`` into the one byte 0xAB. Reading it back as its octal escape gives
+    the line the meter sent (the CRC is still computed over the bytes as received).
+    Any other byte outside ASCII is an error.
+    """
+    if len(line) > 5 and 0x80 <= line[5] <= 0xBF:
+        return _ascii(line[:5]) + f"\\{line[5]:03o}" + _ascii(line[6:])
+    return _ascii(line)
 
 
 def _ascii(data: bytes) -> str:

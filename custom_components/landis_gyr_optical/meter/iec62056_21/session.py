@@ -446,7 +446,8 @@ class Session:
             if int(tail, 16) != crc:
                 raise ChecksumError(f"bad CRC after '!': received {tail.decode()}, calculated {crc:04X}")
             checksum: Checksum = "crc16"
-        elif stop >= 0 and tail.startswith(CRLF):
+        elif stop >= 0 and (tail[:1] == b"\n" or (tail[:1] == b"\r" and len(tail) > 1)):
+            # No CRC (DSMR 2.2/3, D0 pushes); the line may end in CR LF, LF or CR alone.
             tail = b""
             checksum = "none"
         elif stop >= 0 and buffer.find(CRLF, stop) >= 0:
@@ -477,8 +478,9 @@ class Session:
             self._limit_junk(start, "push message", limit)
             self._junk += start
             del self._buffer[:start]
-            end = self._buffer.find(CRLF)
-            line = bytes(self._buffer[: end if end >= 0 else MAX_IDENTIFICATION + 1])
+            # Some pushes end their lines in LF alone; the CRC covers the header as sent.
+            end = self._buffer.find(b"\n")
+            line = bytes(self._buffer[: end if end >= 0 else MAX_IDENTIFICATION + 1]).rstrip(b"\r")
             if end < 0 and len(line) <= MAX_IDENTIFICATION:
                 return False
             try:
@@ -489,8 +491,8 @@ class Session:
                 del self._buffer[:1]
                 continue
             self.identification, self.mode = identification, Mode.D
-            self._push_header = bytes(self._buffer[: end + 2])
-            del self._buffer[: end + 2]
+            self._push_header = bytes(self._buffer[: end + 1])
+            del self._buffer[: end + 1]
             self._junk = 0
             return True
 
