@@ -194,8 +194,16 @@ def _summary(report: ProbeReport) -> str:
     return f"{report.summary} Use {' '.join(report.settings.cli_arguments())}."
 
 
+PUSH_GRACE = 2.0
+"""Seconds the outer deadline leaves a push listener to report why its pushes failed."""
+
+
 async def _read(args: argparse.Namespace) -> Readout:
-    async with asyncio.timeout(args.timeout):
+    # A push listener stops at ``--timeout`` itself and says why (a bad frame, an unknown
+    # layout); the outer deadline must not take that reason away with a bare timeout.
+    push = args.protocol != Protocol.AUTO and Variant(args.protocol).push
+    outer = args.timeout + PUSH_GRACE if push and args.timeout is not None else args.timeout
+    async with asyncio.timeout(outer):
         if args.protocol == Protocol.AUTO:
             # Any IEC variant maps the options; the session then follows the identification.
             settings = replace(_config(args, Variant.MODE_C).session_settings(), protocol=Protocol.AUTO)

@@ -103,7 +103,11 @@ async def read_dlms_push(
             try:
                 push = decode_push(event, key=key, authentication_key=authentication_key)
             except ProtocolError as err:
-                if err.key == "invalid_key":
+                if err.key == "unknown_push_layout":
+                    # Every push of this meter has the same layout: waiting for more only
+                    # turns a reason the user can send in into a timeout.
+                    clock.record(Direction.RECEIVED, b"", link.line.baud, f"rejected: {err}")
+                if err.key in ("invalid_key", "unknown_push_layout"):
                     raise
                 last_error = err
                 continue

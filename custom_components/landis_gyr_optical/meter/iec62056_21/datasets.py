@@ -58,7 +58,8 @@ def parse_line(line: str, *, medium: int = ELECTRICITY) -> Iterator[Register]:
 
 def _data_sets(line: str, medium: int) -> Iterator[Register | None]:
     """Yield the data sets of a line, then ``None`` if the line holds the end mark ``!``."""
-    end = len(line)
+    # A line may end in a stray backslash (Ultraheat UH50 readouts); it carries nothing.
+    end = len(line.rstrip(" \t").removesuffix("\\"))
     position = _skip_blanks(line, 0)
     while position < end and line[position] != "!":
         match = _ADDRESS.match(line, position)
@@ -77,6 +78,33 @@ def _data_sets(line: str, medium: int) -> Iterator[Register | None]:
         position = _skip_blanks(line, position)
     if position < end:
         yield None
+
+
+HEAT_UNITS = frozenset({"GJ", "MJ", "m³", "m³/h", "°C", "K"})
+"""Units only a heat (or cooling) meter prints: its readout is of medium A=6."""
+HEAT = 6
+
+
+def infer_medium(block: bytes | str, medium: int) -> int:
+    """Return the medium of a readout's short codes: heat when its units say so.
+
+    The FLAG id tells only for manufacturers that make nothing but heat meters; a heat
+    meter of another maker (Siemens 2WR5, Kamstrup Multical) shows itself by what it
+    measures: volume, flow and temperatures, energy in GJ.
+    """
+    if medium != ELECTRICITY:
+        return medium
+    try:
+        registers = parse_data_block(block, medium=medium)
+    except ProtocolError:
+        return medium
+    heat = any(
+        value.unit in HEAT_UNITS
+        for register in registers
+        if register.obis.a == ELECTRICITY and register.obis.b == 0
+        for value in register.values
+    )
+    return HEAT if heat else medium
 
 
 def _register(obis: ObisCode, groups: list[str]) -> Register:

@@ -27,7 +27,7 @@ from ..errors import (
 from ..line import Framing, LineSettings
 from ..readout import Checksum, Readout
 from ..registers import Register
-from .datasets import parse_data_block
+from .datasets import infer_medium, parse_data_block
 from .messages import (
     BAUD_MODE_C,
     CRLF,
@@ -500,8 +500,8 @@ class Session:
         identification = self.identification
         assert identification is not None and self.mode is not None
         _check_characters(block)
-        registers = parse_data_block(block, medium=identification.medium)
-        _check_numbers(registers)
+        registers = parse_data_block(block, medium=infer_medium(block, identification.medium))
+        check_numbers(registers)
         readout = Readout(
             identity=identification.identity,
             registers=tuple(registers),
@@ -529,7 +529,7 @@ def _check_characters(block: bytes) -> None:
         )
 
 
-def _check_numbers(registers: list[Register]) -> None:
+def check_numbers(registers: list[Register]) -> None:
     """Reject a value that must be a number and is not (a corrupted digit, ``*`` or unit).
 
     A value printed with a unit is a number, and so is every time integral (OBIS value
@@ -569,6 +569,7 @@ def step_down(settings: SessionSettings, failed_baud: int) -> SessionSettings | 
 
 __all__ = [
     "Command",
+    "check_numbers",
     "Finished",
     "Framing",
     "LineSettings",

@@ -13,12 +13,13 @@ from ...obis import ObisCode
 from ...registers import Register
 from ..axdr import Data, DataType
 from ..registers import DlmsError, register_from, scaling_from_data
-from .scaling import default_scaling
+from .scaling import default_scaling, list_identifier
 
 
 def decode(items: tuple[Data, ...], scalings: Mapping[ObisCode, Scaling]) -> list[Register] | None:
     """Return the registers named by logical names in the list, ``None`` when it names none."""
     registers: list[Register] = []
+    list_id = list_identifier(items)
     index = 0
     while index < len(items) - 1:
         name = items[index]
@@ -37,7 +38,7 @@ def decode(items: tuple[Data, ...], scalings: Mapping[ObisCode, Scaling]) -> lis
                 index += 1
             except DlmsError:
                 pass
-        register = register_from(obis, value, scaling or default_scaling(obis))
+        register = register_from(obis, value, scaling or default_scaling(obis, list_id=list_id))
         if register is not None:
             registers.append(register)
     return registers or None
