@@ -1,5 +1,6 @@
-"""Every capture in ``tests/vectors`` decodes to the values its source asserts, or is rejected
-where its source says it is corrupt: through the protocol core and through the CLI over TCP.
+"""Every capture in ``tests/vectors`` decodes to its source's values or is rejected as corrupt.
+
+Both through the protocol core and through the CLI, served by a raw TCP peer.
 """
 
 from __future__ import annotations
@@ -165,7 +166,9 @@ def decode(expectation: Expectation) -> list[list[Register]]:
             if isinstance(event, SmlFrame)
         ]
     if expectation.format == "apdu_hex":
-        frames = [single_push_frame(strip_llc(frame) if frame[:1] == b"\xe6" else frame)[0] for frame in frames]
+        frames = [
+            single_push_frame(strip_llc(frame) if frame[:1] == b"\xe6" else frame)[0] for frame in frames
+        ]
     reader = ApduReader()
     readings: list[list[Register]] = []
     for frame in frames:
@@ -190,7 +193,9 @@ def _lookup(registers: dict[ObisCode, Register], obis: ObisCode) -> Register | N
         return registers.get(ObisCode(1, 0, obis.c, obis.d, obis.e, obis.f, obis.separator))
     lettered = {"96": "C", "97": "F", "98": "L", "99": "P"}
     if obis.c in lettered and obis.d in lettered:  # F.F is kept as the meter prints it
-        return registers.get(ObisCode(0, 0, lettered[obis.c], lettered[obis.d], obis.e, obis.f, obis.separator))
+        return registers.get(
+            ObisCode(0, 0, lettered[obis.c], lettered[obis.d], obis.e, obis.f, obis.separator)
+        )
     return None
 
 
@@ -208,7 +213,9 @@ def mismatches(expectation: Expectation, readings: list[list[Register]]) -> list
         if register is None:
             wrong.append(f"{key} missing")
             continue
-        values = [item for item in register.values if item.unit is not None] if "[" in key else register.values
+        values = (
+            [item for item in register.values if item.unit is not None] if "[" in key else register.values
+        )
         got = values[index] if index < len(values) else None
         if got is None or not same(got.value, got.unit, value, unit):
             wrong.append(f"{key}: {got} instead of {value} {unit}")
@@ -249,9 +256,7 @@ def test_capture_decodes_to_its_asserted_values(name: str) -> None:
         return
     if expectation.corrupt:
         with pytest.raises(ProtocolError):
-            readings = decode(expectation)
-            # A corrupt capture whose every part decodes still yields none of its data.
-            assert readings and all(readings)
+            decode(expectation)
         return
     readings = decode(expectation)
     assert readings and all(readings), "nothing decoded"
@@ -266,13 +271,17 @@ def test_placeholder_bcc_is_rejected_by_a_session(name: str) -> None:
         session.next_command()
     with pytest.raises(ChecksumError, match="block check character"):
         session.receive_data(data)
-        while not session.needs_data:
-            session.next_command()
 
 
 # --- through the CLI, served by a raw TCP peer ------------------------------------------------
 
-CLI_FORMATS = {"p1": "mode_d", "iec": "mode_d", "hdlc_hex": "dlms_push", "apdu_hex": "dlms_push", "sml_hex": "sml"}
+CLI_FORMATS = {
+    "p1": "mode_d",
+    "iec": "mode_d",
+    "hdlc_hex": "dlms_push",
+    "apdu_hex": "dlms_push",
+    "sml_hex": "sml",
+}
 THROUGH_CLI = [
     name
     for name in DECODED
@@ -289,7 +298,9 @@ def wire_bytes(expectation: Expectation) -> bytes:
         return _text(data)
     frames = [bytes.fromhex(line) for line in data.decode("ascii").split()]
     if expectation.format == "apdu_hex":
-        frames = [single_push_frame(strip_llc(frame) if frame[:1] == b"\xe6" else frame)[0] for frame in frames]
+        frames = [
+            single_push_frame(strip_llc(frame) if frame[:1] == b"\xe6" else frame)[0] for frame in frames
+        ]
     return b"".join(frames)
 
 

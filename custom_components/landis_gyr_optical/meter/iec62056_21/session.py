@@ -569,7 +569,6 @@ def step_down(settings: SessionSettings, failed_baud: int) -> SessionSettings | 
 
 __all__ = [
     "Command",
-    "check_numbers",
     "Finished",
     "Framing",
     "LineSettings",
@@ -580,5 +579,6 @@ __all__ = [
     "SwitchLine",
     "Transmit",
     "Wait",
+    "check_numbers",
     "step_down",
 ]

@@ -98,9 +98,7 @@ def list_identifier(items: tuple[Data, ...]) -> str | None:
     return None
 
 
-def default_scaling(
-    obis: ObisCode, *, voltage_scaler: int = 0, list_id: str | None = None
-) -> Scaling | None:
+def default_scaling(obis: ObisCode, *, voltage_scaler: int = 0, list_id: str | None = None) -> Scaling | None:
     """Return the scaler and unit an electricity register has when its push does not say."""
     if obis.a != 1 or not (obis.c.isdigit() and obis.d.isdigit()):
         return None
