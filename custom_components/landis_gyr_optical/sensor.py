@@ -410,12 +410,19 @@ class RegisterSensor(LandisGyrEntity, SensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Extra values a register prints after its reading (maximum demand's time stamp)."""
+        """Extra values a register prints after its reading, and when the reading was taken.
+
+        ``timestamp`` is the register's own time (an M-Bus sub-meter's capture time, the
+        moment of a maximum demand), not the time of the read.
+        """
         attributes_fn = self.entity_description.attributes_fn
         register = self.coordinator.data.readout.current.get(self.obis)
-        if attributes_fn is None or register is None:
+        if register is None:
             return None
-        return attributes_fn(register)
+        attributes = dict(attributes_fn(register) or {}) if attributes_fn is not None else {}
+        if register.timestamp is not None:
+            attributes["timestamp"] = register.timestamp.isoformat()
+        return attributes or None
 
 
 class MeterStatusSensor(LandisGyrEntity, SensorEntity):

@@ -1,0 +1,94 @@
+"""Captures of real meters through Home Assistant: the asserted values become entity states."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+from unittest.mock import AsyncMock, PropertyMock, patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.landis_gyr_optical.const import DOMAIN
+from tests.core.test_capture_vectors import EXPECTATIONS, _code, decode, same
+from tests.vectors import Expectation
+
+from .conftest import METER_SERIAL, make_readout
+
+CAPTURES = [
+    "p1_dsmr50_isk_mt382_dsmr_parser.txt",
+    "p1_fluvius_emucs171_octal_escape_dsmr_parser.txt",
+    "hdlc_kaifa_ma304h3e_list3_hassams.hex",
+    "apdu_aidon_se_list_amshan.hex",
+    "apdu_kamstrup_no_list2_1ph_real_amshan.hex",
+    "iec_heat_siemens_2wr5_modeD_smartmeter-obis.txt",
+    "sml_iskra_mt175_libsml-testing.hex",
+]
+
+
+def _state_matches(state: str, unit: str | None, value: str, expected_unit: str | None) -> bool:
+    return same(Decimal(state), unit, value, expected_unit)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_start(freezer: FrozenDateTimeFactory) -> None:
+    freezer.move_to("2026-02-01 12:00:00+00:00")
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+async def test_capture_values_become_states(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    mock_read_meter: AsyncMock,
+    name: str,
+) -> None:
+    expectation: Expectation = EXPECTATIONS[name]
+    [registers, *_] = decode(expectation)
+    mock_read_meter.return_value = replace(make_readout(), registers=tuple(registers))
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        mock_config_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        for _ in range(2):  # a total is published once a second read confirms it
+            freezer.tick(timedelta(seconds=60))
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done()
+    medium = 6 if expectation.family == "heat" else 1
+    checked = 0
+    for key, (value, unit) in expectation.values.items():
+        if "[" in key or value is None:
+            continue
+        obis, _ = _code(key, medium)
+        entity_id = None
+        for candidate in (obis, obis.__class__(1, 0, obis.c, obis.d, obis.e)):
+            entity_id = entity_id or entity_registry.async_get_entity_id(
+                "sensor", DOMAIN, f"{METER_SERIAL}_{candidate}"
+            )
+        if entity_id is None:
+            continue  # texts and identifiers are device data, not entities
+        state = hass.states.get(entity_id)
+        assert state is not None
+        assert state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN), (key, entity_id)
+        try:
+            Decimal(state.state)
+        except ArithmeticError:
+            assert state.state == value, (key, state.state)
+        else:
+            assert _state_matches(state.state, state.attributes.get("unit_of_measurement"), value, unit), (
+                key,
+                state.state,
+                state.attributes,
+            )
+        checked += 1
+    assert checked >= 2, "the capture's asserted values have entities"
