@@ -44,11 +44,12 @@ from .entry_data import config_from_entry
 from .meter.eredes_han.client import RegisterNotEnabledError
 from .meter.eredes_han.registers import BY_ADDRESS
 from .meter.errors import ChecksumError, MeterError, PortError
-from .meter.guard import TotalGuard, Verdict, is_energy_unit
+from .meter.guard import TotalGuard, Verdict, is_energy_unit, is_volume_unit
 from .meter.iec62056_21.client import read_meter, run_session
 from .meter.link import Link, describe_port
-from .meter.obis import ObisCode
+from .meter.obis import HEAT, ObisCode
 from .meter.readout import Readout
+from .meter.submeters import is_sub_meter_reading
 from .meter.variants import MeterReader
 
 type LandisGyrConfigEntry = ConfigEntry[LandisGyrCoordinator]
@@ -106,8 +107,17 @@ def default_scan_interval(variant: str) -> int:
 
 
 def is_total(obis: ObisCode, value: object, unit: str | None) -> bool:
-    """Whether a register is a cumulative energy total (``C.8.E``) that the guard watches."""
-    return obis.d == "8" and isinstance(value, Decimal) and (unit is None or is_energy_unit(unit))
+    """Whether a register is a cumulative total the guard watches.
+
+    Energy totals (``C.8.E``), an M-Bus sub-meter's reading (gas, water, heat) and a heat
+    meter's volume: none of them may ever be published lower than before.
+    """
+    if not isinstance(value, Decimal):
+        return False
+    if obis.d == "8":
+        return unit is None or is_energy_unit(unit)
+    volume = is_sub_meter_reading(obis) or (obis.a == HEAT and obis.short == "6.26.0")
+    return volume and (is_energy_unit(unit) or is_volume_unit(unit))
 
 
 def readout_duration(readout: Readout, fallback: float) -> float:

@@ -24,15 +24,21 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfReactiveEnergy,
     UnitOfReactivePower,
+    UnitOfTemperature,
     UnitOfTime,
+    UnitOfVolume,
+    UnitOfVolumeFlowRate,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DOMAIN
 from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator, MeterData, is_total
 from .entity import LandisGyrEntity
 from .meter.obis import ObisCode
 from .meter.registers import Register
+from .meter.submeters import SubMeter, SubMeterKind, sub_meter_of
 
 PARALLEL_UPDATES = 0
 
@@ -57,6 +63,8 @@ class ObisSensorEntityDescription(SensorEntityDescription):
     attributes_fn: Callable[[Register], dict[str, Any]] | None = None
     as_text: bool = False
     """Show the value as the meter prints it (error flags, clock, firmware keep their digits)."""
+    value_index: int = 0
+    """Which of the register's values the sensor shows (a heat meter's return temperature)."""
 
 
 def _timestamp_attribute(register: Register) -> dict[str, Any]:
@@ -162,6 +170,7 @@ def _table() -> dict[str, ObisSensorEntityDescription]:
             (UnitOfApparentPower.KILO_VOLT_AMPERE, UnitOfApparentPower.VOLT_AMPERE),
         ),
         "F.F.0": _diagnostic("error_register"),
+        "F.0.0": _diagnostic("error_register"),
         "0.9.1": _diagnostic("meter_time"),
         "0.9.2": _diagnostic("meter_date"),
         "0.2.0": _diagnostic("firmware"),
@@ -238,6 +247,89 @@ def _table() -> dict[str, ObisSensorEntityDescription]:
 DESCRIPTIONS = _table()
 """Known registers by ``C.D.E`` (value groups A 0 and 1, channel B 0)."""
 
+_HEAT_ENERGY_UNITS = (
+    UnitOfEnergy.GIGA_JOULE,
+    UnitOfEnergy.MEGA_WATT_HOUR,
+    UnitOfEnergy.KILO_WATT_HOUR,
+    UnitOfEnergy.MEGA_JOULE,
+)
+
+
+def _heat_total(
+    key: str, device_class: SensorDeviceClass, units: tuple[str, ...]
+) -> ObisSensorEntityDescription:
+    return ObisSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=device_class,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        units=units,
+    )
+
+
+def _hours(key: str) -> ObisSensorEntityDescription:
+    return ObisSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        units=(UnitOfTime.HOURS,),
+        entity_category=EntityCategory.DIAGNOSTIC,
+    )
+
+
+def _temperature(key: str, value_index: int = 0) -> ObisSensorEntityDescription:
+    return ObisSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        units=(UnitOfTemperature.CELSIUS,),
+        value_index=value_index,
+    )
+
+
+HEAT_DESCRIPTIONS: dict[str, tuple[ObisSensorEntityDescription, ...]] = {
+    "6.8.0": (_heat_total("heat_energy", SensorDeviceClass.ENERGY, _HEAT_ENERGY_UNITS),),
+    "6.26.0": (_heat_total("heat_volume", SensorDeviceClass.VOLUME, (UnitOfVolume.CUBIC_METERS,)),),
+    "6.6.0": (_measurement("heat_power_maximum", SensorDeviceClass.POWER, _POWER_UNITS),),
+    "6.33.0": (
+        _measurement(
+            "heat_flow_maximum",
+            SensorDeviceClass.VOLUME_FLOW_RATE,
+            (UnitOfVolumeFlowRate.CUBIC_METERS_PER_HOUR,),
+        ),
+    ),
+    "9.4.0": (_temperature("flow_temperature_maximum"), _temperature("return_temperature_maximum", 1)),
+    "6.31.0": (_hours("operating_hours"),),
+    "6.32.0": (_hours("fault_hours"),),
+    "9.31.0": (_hours("flow_hours"),),
+}
+"""Registers of a heat meter (value group A 6) by ``C.D.E``, one description per value shown.
+
+The codes of the L+G Ultraheat and Siemens 2WR5 readouts: energy, volume, the maxima of
+power, flow and the flow and return temperatures, operating, fault and flow hours.
+"""
+
+SUB_METER_DESCRIPTIONS: dict[SubMeterKind, ObisSensorEntityDescription] = {
+    SubMeterKind.GAS: ObisSensorEntityDescription(
+        key="gas",
+        translation_key="gas",
+        device_class=SensorDeviceClass.GAS,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        units=(UnitOfVolume.CUBIC_METERS,),
+    ),
+    SubMeterKind.WATER: ObisSensorEntityDescription(
+        key="water",
+        translation_key="water",
+        device_class=SensorDeviceClass.WATER,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        units=(UnitOfVolume.CUBIC_METERS,),
+    ),
+    SubMeterKind.HEAT: _heat_total("heat_energy", SensorDeviceClass.ENERGY, _HEAT_ENERGY_UNITS),
+}
+"""The reading of an M-Bus sub-meter, by what it measures (the Energy dashboard's gas and water)."""
+
 CHANNEL_DESCRIPTIONS = {
     "1-1:0.2.0": _diagnostic("firmware_application"),
     "1-2:0.2.0": _diagnostic("firmware_communication"),
@@ -294,6 +386,29 @@ STATUS_DESCRIPTIONS = (
 )
 
 
+def _unit_of(description: ObisSensorEntityDescription, register: Register) -> tuple[bool, str | None]:
+    """Whether the register fits the description, and the unit its sensor takes."""
+    index = description.value_index
+    unit = register.values[index].unit if index < len(register.values) else None
+    if unit is None:
+        return index < len(register.values), description.units[0]
+    return unit in description.units, unit
+
+
+def describe_all(obis: ObisCode, register: Register) -> list[tuple[ObisSensorEntityDescription, str | None]]:
+    """Return the sensors of one register: one, several (heat meter temperatures) or none."""
+    if obis.a == 6 and obis.b == 0 and not obis.is_history and obis.short in HEAT_DESCRIPTIONS:
+        described = []
+        for description in HEAT_DESCRIPTIONS[obis.short]:
+            fits, unit = _unit_of(description, register)
+            if fits:
+                described.append((description, unit))
+        if described:
+            return described
+    single = describe(obis, register)
+    return [single] if single is not None else []
+
+
 def describe(obis: ObisCode, register: Register) -> tuple[ObisSensorEntityDescription, str | None] | None:
     """Return the description and unit of a register's sensor, ``None`` for no sensor."""
     if obis.is_history or obis in SERIAL_CODES:
@@ -339,13 +454,22 @@ async def async_setup_entry(
         if not status_added:
             entities += [MeterStatusSensor(coordinator, description) for description in STATUS_DESCRIPTIONS]
             status_added = True
-        for obis, register in data.readout.current.items():
+        current = data.readout.current
+        for obis, register in current.items():
             if obis in known:
                 continue
             known.add(obis)
-            described = describe(obis, register)
-            if described is not None:
-                entities.append(RegisterSensor(coordinator, obis, *described))
+            sub_meter = sub_meter_of(obis, current)
+            if sub_meter is not None:
+                description = SUB_METER_DESCRIPTIONS[sub_meter.kind]
+                fits, unit = _unit_of(description, register)
+                if fits:
+                    entities.append(SubMeterSensor(coordinator, obis, description, unit, sub_meter))
+                continue
+            entities += [
+                RegisterSensor(coordinator, obis, description, unit)
+                for description, unit in describe_all(obis, register)
+            ]
         if entities:
             async_add_entities(entities)
 
@@ -365,8 +489,9 @@ class RegisterSensor(LandisGyrEntity, SensorEntity):
         description: ObisSensorEntityDescription,
         unit: str | None,
     ) -> None:
-        """Describe the register's sensor."""
-        super().__init__(coordinator, str(obis))
+        """Describe the register's sensor (a second value has a key of its own)."""
+        index = description.value_index
+        super().__init__(coordinator, str(obis) if index == 0 else f"{obis}_value_{index + 1}")
         self.obis = obis
         self.entity_description = description
         self._attr_native_unit_of_measurement = unit
@@ -388,6 +513,11 @@ class RegisterSensor(LandisGyrEntity, SensorEntity):
         if description.as_text:
             register = data.readout.current.get(self.obis)
             return register.text if register is not None else None
+        if description.value_index:
+            register = data.readout.current.get(self.obis)
+            values = register.values if register is not None else ()
+            shown = values[description.value_index].value if description.value_index < len(values) else None
+            return shown if isinstance(shown, Decimal) else None
         value = data.values.get(self.obis)
         if description.options is not None:
             return value if value in description.options else None
@@ -423,6 +553,31 @@ class RegisterSensor(LandisGyrEntity, SensorEntity):
         if register.timestamp is not None:
             attributes["timestamp"] = register.timestamp.isoformat()
         return attributes or None
+
+
+class SubMeterSensor(RegisterSensor):
+    """The reading of an M-Bus sub-meter: a device of its own, linked to the meter."""
+
+    def __init__(
+        self,
+        coordinator: LandisGyrCoordinator,
+        obis: ObisCode,
+        description: ObisSensorEntityDescription,
+        unit: str | None,
+        sub_meter: SubMeter,
+    ) -> None:
+        """Attach the sensor to the sub-meter's device, reached through the meter."""
+        super().__init__(coordinator, obis, description, unit)
+        entry = coordinator.config_entry
+        meter_id = entry.unique_id or entry.entry_id
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{meter_id}_mbus_{sub_meter.channel}")},
+            via_device=(DOMAIN, meter_id),
+            translation_key=f"{sub_meter.kind}_meter",
+            translation_placeholders={"channel": str(sub_meter.channel)},
+            serial_number=sub_meter.identifier,
+            model_id=None if sub_meter.device_type is None else f"M-Bus device type {sub_meter.device_type}",
+        )
 
 
 class MeterStatusSensor(LandisGyrEntity, SensorEntity):

@@ -17,7 +17,7 @@ from custom_components.landis_gyr_optical import cli, sensor
 from custom_components.landis_gyr_optical.meter.dlms.hdlc import ApduReader, Rejected, strip_llc
 from custom_components.landis_gyr_optical.meter.dlms.notification import decode_push
 from custom_components.landis_gyr_optical.meter.errors import ChecksumError, ProtocolError
-from custom_components.landis_gyr_optical.meter.iec62056_21.datasets import HEAT, parse_data_block
+from custom_components.landis_gyr_optical.meter.iec62056_21.datasets import parse_data_block
 from custom_components.landis_gyr_optical.meter.iec62056_21.messages import ETX, STX, bcc
 from custom_components.landis_gyr_optical.meter.iec62056_21.session import (
     Finished,
@@ -26,7 +26,7 @@ from custom_components.landis_gyr_optical.meter.iec62056_21.session import (
     SessionSettings,
     check_numbers,
 )
-from custom_components.landis_gyr_optical.meter.obis import ELECTRICITY, ObisCode
+from custom_components.landis_gyr_optical.meter.obis import ELECTRICITY, HEAT, ObisCode
 from custom_components.landis_gyr_optical.meter.registers import Register
 from custom_components.landis_gyr_optical.meter.sml.frames import SmlFrame, SmlStreamReader
 from custom_components.landis_gyr_optical.meter.sml.messages import decode_file

@@ -539,6 +539,12 @@ def register_sensors() -> Iterator[sensor.RegisterSensor | sensor.MeterStatusSen
     )
     described = [(f"1-0:{code}", description) for code, description in sensor.DESCRIPTIONS.items()]
     described += [("1-0:99.7.0", sensor.GENERIC), ("1-0:99.8.0", sensor.GENERIC_TOTAL)]
+    described += [
+        (f"6-0:{code}", description)
+        for code, descriptions in sensor.HEAT_DESCRIPTIONS.items()
+        for description in descriptions
+    ]
+    described += [("0-1:24.2.1", description) for description in sensor.SUB_METER_DESCRIPTIONS.values()]
     for code, description in described:
         yield sensor.RegisterSensor(coordinator, ObisCode.parse(code), description, None)
     for status in sensor.STATUS_DESCRIPTIONS:
@@ -579,3 +585,9 @@ def test_state_attributes_are_in_english() -> None:
         assert key is not None
         assert attributes.keys() <= names[key].get("state_attributes", {}).keys(), key
     assert checked
+
+
+def test_sub_meter_devices_are_named_in_english() -> None:
+    devices = ENGLISH["device"]
+    for kind in sensor.SUB_METER_DESCRIPTIONS:
+        assert placeholders(devices[f"{kind}_meter"]["name"]) == {"channel"}, kind

@@ -280,3 +280,21 @@ def test_value_encode_forms() -> None:
     assert Value(Decimal("1E-7")).encode() == "0.0000001"
     assert Value("M27").encode() == "M27"
     assert Value(None).encode() == ""
+
+
+def test_dsmr_buffers_give_their_entries_newest_first() -> None:
+    peaks = _one(
+        "0-0:98.1.0(3)(1-0:1.6.0)(1-0:1.6.0)(200501000000S)(200423192538S)(03.695*kW)"
+        "(200401000000S)(200305122139S)(05.980*kW)(200301000000S)(200210035421W)(04.318*kW)"
+    )
+    assert [(value.value, value.unit) for value in peaks.values] == [
+        (Decimal("3.695"), "kW"),
+        (Decimal("5.980"), "kW"),
+        (Decimal("4.318"), "kW"),
+    ]
+    assert peaks.timestamp == datetime(2020, 4, 23, 19, 25, 38, tzinfo=timezone(timedelta(hours=2)))
+    failures = _one("1-0:99.97.0(2)(0-0:96.7.19)(101208152415W)(0000000240*s)(101208151004W)(0000000301*s)")
+    assert [value.value for value in failures.values] == [Decimal(240), Decimal(301)]
+    assert failures.timestamp == datetime(2010, 12, 8, 15, 24, 15, tzinfo=timezone(timedelta(hours=1)))
+    empty = _one("0-0:98.1.0(0)(1-0:1.6.0)(1-0:1.6.0)")
+    assert (empty.values, empty.timestamp) == ((), None)

@@ -51,6 +51,9 @@ ENERGY_UNITS_IN_KILO: Final[Mapping[str, Decimal]] = {
     "GJ": Decimal(1000) / Decimal("3.6"),
 }
 """Energy units and their factor to the kilo unit the power bound is expressed in."""
+MAX_FLOW_PER_HOUR: Final[Mapping[str, Decimal]] = {"m³": Decimal(40)}
+"""The largest volume a household gas, water or heat meter counts in an hour (a G25 gas
+meter's maximum flow, ten times a household water meter's): the bound of volume totals."""
 
 _SECONDS_PER_HOUR: Final = Decimal(3600)
 
@@ -94,6 +97,11 @@ def is_energy_unit(unit: str | None) -> bool:
     return unit in ENERGY_UNITS_IN_KILO
 
 
+def is_volume_unit(unit: str | None) -> bool:
+    """Whether a unit is a volume the guard bounds by a flow (gas, water)."""
+    return unit in MAX_FLOW_PER_HOUR
+
+
 class TotalGuard:
     """Decides per register whether a total may be published (see the module docstring)."""
 
@@ -109,6 +117,8 @@ class TotalGuard:
     def bound(self, unit: str, elapsed: float) -> Decimal:
         """Return the largest increase of a total in ``unit`` within ``elapsed`` seconds."""
         seconds = Decimal(str(max(elapsed, 0.0)))
+        if unit in MAX_FLOW_PER_HOUR:
+            return MAX_FLOW_PER_HOUR[unit] * seconds / _SECONDS_PER_HOUR
         return self.max_power_kw * seconds / _SECONDS_PER_HOUR / ENERGY_UNITS_IN_KILO[unit]
 
     def check(self, key: str, value: Decimal, unit: str, at: float, *, verified: bool = True) -> Verdict:

@@ -17,6 +17,8 @@ from .errors import ProtocolError
 HistorySeparator = Literal["*", "&"]
 
 ELECTRICITY = 1
+HEAT = 6
+"""Value group A of heat (and cooling) meters."""
 """Value group A of electricity; short codes from electricity meters expand to ``1-0:``."""
 
 # Value group C letters of IEC 62056-21 readouts; they stand for the abstract groups

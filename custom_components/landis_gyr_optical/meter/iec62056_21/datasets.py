@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 import re
 
 from ..errors import ProtocolError
-from ..obis import ELECTRICITY, ObisCode
+from ..obis import ELECTRICITY, HEAT, ObisCode
 from ..registers import Register, Value
 
 _ADDRESS = re.compile(r"[0-9A-Za-z][0-9A-Za-z.:*&-]*")
@@ -80,17 +80,16 @@ def _data_sets(line: str, medium: int) -> Iterator[Register | None]:
         yield None
 
 
-HEAT_UNITS = frozenset({"GJ", "MJ", "m³", "m³/h", "°C", "K"})
-"""Units only a heat (or cooling) meter prints: its readout is of medium A=6."""
-HEAT = 6
+HEAT_ENERGY_UNITS = frozenset({"GJ", "MJ", "MWh", "kWh", "Wh"})
+"""Units of heat energy (``6.8``); for electricity ``6.8`` would be reactive energy, in varh."""
 
 
 def infer_medium(block: bytes | str, medium: int) -> int:
-    """Return the medium of a readout's short codes: heat when its units say so.
+    """Return the medium of a readout's short codes: heat when its registers say so.
 
     The FLAG id tells only for manufacturers that make nothing but heat meters; a heat
     meter of another maker (Siemens 2WR5, Kamstrup Multical) shows itself by what it
-    measures: volume, flow and temperatures, energy in GJ.
+    counts: heat energy as ``6.8`` in an energy unit, and the volume of water in m³.
     """
     if medium != ELECTRICITY:
         return medium
@@ -98,19 +97,18 @@ def infer_medium(block: bytes | str, medium: int) -> int:
         registers = parse_data_block(block, medium=medium)
     except ProtocolError:
         return medium
-    heat = any(
-        value.unit in HEAT_UNITS
-        for register in registers
-        if register.obis.a == ELECTRICITY and register.obis.b == 0
-        for value in register.values
-    )
-    return HEAT if heat else medium
+    short = [register for register in registers if register.obis.a == ELECTRICITY and register.obis.b == 0]
+    energy = any(register.obis.short == "6.8.0" and register.unit in HEAT_ENERGY_UNITS for register in short)
+    volume = any(value.unit == "m³" for register in short for value in register.values)
+    return HEAT if energy and volume else medium
 
 
 def _register(obis: ObisCode, groups: list[str]) -> Register:
     """Build the register of one data set from the texts between its brackets."""
     raw = ")(".join(groups)
     stamp = _TIME_STAMP.match(groups[0].strip()) if groups else None
+    if stamp is None and len(groups) > 2 and _CODE_VALUE.match(groups[1].strip()):
+        return _profile(obis, groups)
     if stamp is None:
         values = tuple(Value.parse(part) for group in groups for part in group.split("&"))
         return Register(obis=obis, raw=raw, values=values)
@@ -123,6 +121,25 @@ def _register(obis: ObisCode, groups: list[str]) -> Register:
     rest = groups[1:] if len(groups) > 1 else groups
     values = tuple(Value.parse(part) for group in rest for part in group.split("&"))
     return Register(obis=obis, raw=raw, values=values, timestamp=timestamp)
+
+
+def _profile(obis: ObisCode, groups: list[str]) -> Register:
+    """Read a DSMR buffer ``(count)(code)...(time stamp)(value*unit)...``, newest entry first.
+
+    The power failure log ``1-0:99.97.0`` and the e-MUCS peak history ``0-0:98.1.0`` list
+    per entry one or two time stamps and the value: the values become the register's
+    values (the first is the newest), its timestamp that of the newest entry.
+    """
+    entries = groups[1:]
+    values = tuple(
+        Value.parse(group)
+        for group in entries
+        if not _CODE_VALUE.match(group.strip()) and not _TIME_STAMP.match(group.strip())
+    )
+    stamps = [parse_time_stamp(group) for group in entries if _TIME_STAMP.match(group.strip())]
+    per_entry = len(stamps) // len(values) if values else 0
+    timestamp = stamps[per_entry - 1] if per_entry else None
+    return Register(obis=obis, raw=")(".join(groups), values=values, timestamp=timestamp)
 
 
 def parse_time_stamp(text: str) -> datetime | None:

@@ -15,7 +15,7 @@ import re
 from ..errors import ProtocolError
 from ..identity import MeterIdentity
 from ..manufacturers import HEAT_METER_IDS, manufacturer_name
-from ..obis import ELECTRICITY
+from ..obis import ELECTRICITY, HEAT
 
 SOH = 0x01
 STX = 0x02
@@ -147,7 +147,7 @@ class Identification:
     @property
     def medium(self) -> int:
         """Value group A that short OBIS codes of this meter belong to."""
-        return 6 if self.flag_id.upper() in HEAT_METER_IDS else ELECTRICITY
+        return HEAT if self.flag_id.upper() in HEAT_METER_IDS else ELECTRICITY
 
     @property
     def identity(self) -> MeterIdentity:
