@@ -268,7 +268,14 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_dlms_push(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Keys of an encrypted DLMS/COSEM push (E570, Austrian E450); none for a plain push."""
-        schema = vol.Schema(
+        return await self._async_variant_step("dlms_push", Variant.DLMS_PUSH, self._key_schema(), user_input)
+
+    async def async_step_p1_keys(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Keys of an encrypted P1 port (Luxembourg Smarty); none for a port that sends in clear."""
+        return await self._async_variant_step("p1_keys", Variant.MODE_D, self._key_schema(), user_input)
+
+    def _key_schema(self) -> vol.Schema:
+        return vol.Schema(
             {
                 vol.Optional(CONF_KEY, default=self._secret_default(CONF_KEY)): _secret_selector(),
                 vol.Optional(
@@ -276,7 +283,6 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 ): _secret_selector(),
             }
         )
-        return await self._async_variant_step("dlms_push", Variant.DLMS_PUSH, schema, user_input)
 
     async def async_step_dlms_pull(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Password and server address of a meter read as a DLMS/COSEM client."""
@@ -379,6 +385,8 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
             step = STEP_OF_ERROR.get(self._errors["base"])
             if step == "dlms_push" and detecting:
                 self._choice = {**self._choice, CONF_PROTOCOL: str(Variant.DLMS_PUSH)}
+            if step == "dlms_push" and variant_step(self._choice[CONF_PROTOCOL]) == "p1_keys":
+                step = "p1_keys"  # a wrong key of an encrypted P1 port is asked for again there
             if step is None or step != variant_step(self._choice[CONF_PROTOCOL]):
                 step = "protocol"
             return self.async_show_progress_done(next_step_id=step)

@@ -128,6 +128,8 @@ def variant_step(protocol: str) -> str | None:
     """Return the step that asks what a variant needs besides the protocol, if any."""
     if protocol == Variant.DLMS_PUSH:
         return "dlms_push"
+    if protocol == Variant.MODE_D:
+        return "p1_keys"
     if protocol in DLMS_PULL_VARIANTS:
         return "dlms_pull"
     if protocol == Variant.EREDES_HAN:

@@ -70,7 +70,7 @@ def entry_data(port: str, config: MeterConfig, head: str | None) -> dict[str, An
         CONF_FIXED_BAUD: config.fixed_baud if can_switch_rate(port) else None,
         CONF_USB_ID: head,
     }
-    if config.variant is Variant.DLMS_PUSH:
+    if config.variant in (Variant.DLMS_PUSH, Variant.MODE_D):
         data[CONF_KEY] = config.key.hex().upper() if config.key else None
         data[CONF_AUTHENTICATION_KEY] = (
             config.authentication_key.hex().upper() if config.authentication_key else None

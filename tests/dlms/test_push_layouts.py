@@ -15,6 +15,7 @@ from custom_components.landis_gyr_optical.meter.dlms.axdr import (
     Data,
     DataType,
     array,
+    decode as axdr_decode,
     integer,
     octet_string,
     structure,
@@ -136,3 +137,24 @@ async def test_unknown_layout_through_the_cli_is_exit_4_at_once() -> None:
     assert json.loads(out.getvalue())["error"]["key"] == "unknown_push_layout"
     assert "structure[double-long-unsigned 1" in err.getvalue()
     assert elapsed < 15, "reported when the push arrives, not at the deadline"
+
+
+def test_wiener_netze_e450_list() -> None:
+    # A Wiener Netze E450's decrypted push body as a user posted it (Tasmota issue 8790); the
+    # positions are those of the operator's customer-interface description.
+    body = bytes.fromhex(
+        "0209090c07e7030b060d1b2fff80000006004df0c80600000000060011"
+        "31f7060008a60006000000e6060000000006000000580600000015"
+    )
+    data, _ = axdr_decode(body)
+    got = values(data)
+    assert got["0-0:1.0.0"] == ("2023-03-11T13:27:47", None)
+    assert got["1-0:1.8.0"] == (Decimal("5107.912"), "kWh")
+    assert got["1-0:2.8.0"] == (Decimal("0.000"), "kWh")
+    assert got["1-0:3.8.0"] == (Decimal("1126.903"), "kvarh")
+    assert got["1-0:4.8.0"] == (Decimal("566.784"), "kvarh")
+    assert got["1-0:1.7.0"] == (Decimal(230), "W")
+    assert got["1-0:3.7.0"] == (Decimal(88), "var")
+    assert got["1-0:4.7.0"] == (Decimal(21), "var")
+    # Nine numbers without a clock are no such list.
+    assert positional.decode(tuple(integer(U32, 1) for _ in range(9)), {}) is None

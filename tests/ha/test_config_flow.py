@@ -18,6 +18,7 @@ import serialx
 
 from custom_components.landis_gyr_optical.const import (
     CONF_ADVANCED,
+    CONF_KEY,
     CONF_MAX_BAUD,
     CONF_MAX_POWER_KW,
     CONF_PORT,
@@ -231,10 +232,13 @@ async def test_mode_d_has_no_poll_interval(
     """A pushing meter is stored without a poll interval."""
     mock_read_meter.return_value = make_readout(protocol="mode_d", baud=2400, checksum="none")
     result = await _start_at_protocol(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _protocol_input("mode_d"))
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "p1_keys"
     with patch("custom_components.landis_gyr_optical.async_setup_entry", return_value=True):
-        result = await _read(hass, result, _protocol_input("mode_d"))
+        result = await _read(hass, result, {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_PROTOCOL] == "mode_d"
+    assert result["data"][CONF_KEY] is None
     assert result["options"] == {CONF_MAX_POWER_KW: 60.0}
 
 
@@ -349,7 +353,9 @@ async def test_reconfigure_push_entry_pauses_listener(
             return make_readout(protocol="mode_d", checksum="none")
 
         mock_read_meter.side_effect = _read_while_paused
-        result = await _read(hass, result, _protocol_input("mode_d"))
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _protocol_input("mode_d"))
+        assert result["step_id"] == "p1_keys"
+        result = await _read(hass, result, {})
         assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
         assert await hass.config_entries.async_unload(entry.entry_id)

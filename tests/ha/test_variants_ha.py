@@ -33,6 +33,8 @@ from custom_components.landis_gyr_optical.const import (
     CONF_SLAVE,
     DOMAIN,
 )
+from custom_components.landis_gyr_optical.meter.dlms.axdr import DataType, integer, structure
+from custom_components.landis_gyr_optical.meter.dlms.notification import DataNotification
 from custom_components.landis_gyr_optical.meter.eredes_han.client import HanSettings
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
 from tests.simulator.dlms import (
@@ -41,10 +43,12 @@ from tests.simulator.dlms import (
     encrypted_push_frames,
     gbt_push_frames,
     push_apdu,
+    single_push_frame,
     standard_objects,
 )
 from tests.simulator.eredes import PtyHanMeter, all_registers, single_phase_profile, three_phase_profile
 from tests.simulator.sml import sml_push_frames
+from tests.vectors import own_vector
 
 from .conftest import fds_on
 
@@ -169,6 +173,39 @@ async def test_encrypted_push_key_errors_then_correct_key(hass: HomeAssistant) -
         assert result["data"][CONF_AUTHENTICATION_KEY] is None
 
 
+SMARTY = "p1_lux_smarty_encrypted_gcm_go-smarty-reader.hex"
+SMARTY_KEY = "D491470F47126332B07D1923B3504188"
+SMARTY_AUTHENTICATION_KEY = "00112233445566778899AABBCCDDEEFF"
+
+
+async def test_encrypted_p1_flow_wrong_key_then_entities(hass: HomeAssistant) -> None:
+    """A Smarty P1 port: the key step refuses a wrong key; with the right one the totals show."""
+    frame = bytes.fromhex("".join(own_vector(SMARTY).decode("ascii").split()))
+    async with PtyPushMeter(lambda n: [frame], baud=115200, period=0.05) as meter:
+        result = await _start(hass, meter.port)
+        result = await _submit(hass, result, _protocol("mode_d"))
+        assert result["step_id"] == "p1_keys"
+        assert list(result["data_schema"].schema) == [CONF_KEY, CONF_AUTHENTICATION_KEY]
+        result = await _submit(
+            hass, result, {CONF_KEY: WRONG_KEY, CONF_AUTHENTICATION_KEY: SMARTY_AUTHENTICATION_KEY}
+        )
+        assert result["type"] is FlowResultType.FORM and result["step_id"] == "p1_keys"
+        assert result["errors"] == {"base": "invalid_key"}
+        result = await _submit(
+            hass, result, {CONF_KEY: SMARTY_KEY, CONF_AUTHENTICATION_KEY: SMARTY_AUTHENTICATION_KEY}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert (result["data"][CONF_PROTOCOL], result["data"][CONF_KEY]) == ("mode_d", SMARTY_KEY)
+        entry = result["result"]
+        serial = entry.unique_id
+        await hass.async_block_till_done()
+        await _wait_for(lambda: _published(hass, serial, "1-0:1.8.0"))
+        energy = _state(hass, entry, serial, "1-0:1.8.0")
+        assert (energy.state, energy.attributes[ATTR_UNIT_OF_MEASUREMENT]) == ("6.695", "kWh")
+        assert _state(hass, entry, serial, "1-0:2.8.0").state == "0.025"
+        await _unload_closes(hass, entry, meter.port)
+
+
 async def test_detection_of_encrypted_push_asks_for_the_key(hass: HomeAssistant) -> None:
     """Detection recognises an encrypted push and asks for the key instead of failing."""
     async with PtyPushMeter(
@@ -221,6 +258,37 @@ async def test_push_detected_and_diagnostics_redact_keys(
         assert KEY not in text and KEY.lower() not in text and WRONG_KEY not in text
         assert diagnostics["entry"]["data"][CONF_KEY] == "**REDACTED**"
         assert diagnostics["push"] is True
+        await _unload_closes(hass, entry, meter.port)
+
+
+def _unknown_layout_push(_: int) -> list[bytes]:
+    body = structure(*(integer(DataType.DOUBLE_LONG_UNSIGNED, number) for number in (7, 8, 9)))
+    return single_push_frame(DataNotification(1, body).encode())
+
+
+async def test_unknown_push_layout_in_the_flow_and_in_diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """A push that decodes but has no layout: the form says so, diagnostics show its structure."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    async with PtyPushMeter(_unknown_layout_push, period=0.05) as meter:
+        result = await _start(hass, meter.port)
+        result = await _submit(hass, result, _protocol("dlms_push"))
+        result = await _submit(hass, result, {})
+        assert result["type"] is FlowResultType.FORM and result["step_id"] == "protocol"
+        assert result["errors"] == {"base": "unknown_push_layout"}
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="push",
+            unique_id="push-1",
+            data={CONF_PORT: meter.port, CONF_PROTOCOL: "dlms_push"},
+            options={CONF_MAX_POWER_KW: 60.0},
+        )
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await _wait_for(lambda: entry.runtime_data.stats.last_error is not None)
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert "structure[double-long-unsigned 7, double-long-unsigned 8" in json.dumps(diagnostics)
         await _unload_closes(hass, entry, meter.port)
 
 

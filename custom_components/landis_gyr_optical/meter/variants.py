@@ -18,7 +18,6 @@ from .dlms.client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode
 from .dlms.hdlc import HdlcAddress
 from .eredes_han.client import HanReader, HanSettings
 from .iec62056_21.client import effective_settings, read_meter, run_session
-from .iec62056_21.messages import MODE_D_BAUD
 from .iec62056_21.session import Protocol, SessionSettings
 from .line import Framing, LineSettings
 from .link import Link
@@ -29,6 +28,8 @@ KEY_LENGTH: Final = 16
 """Bytes of an AES-128 key (32 hex digits)."""
 DEFAULT_PUSH_TIMEOUT: Final = 30.0
 """Seconds to wait for one push before the meter counts as silent (pushes come every 1-15 s)."""
+P1_BAUD: Final = 115200
+"""Rate of a DSMR 4/5 P1 port (8N1), where the encrypted Smarty telegrams come."""
 HAN_TIMING: Final = HanSettings()
 """Timing of HAN polls (response timeout, pause between requests, retries)."""
 
@@ -124,17 +125,28 @@ class MeterConfig:
         """Whether the meter pushes."""
         return self.variant.push
 
+    @property
+    def ciphered_p1(self) -> bool:
+        """Whether this is an encrypted P1 port (mode D with a key: Luxembourg Smarty)."""
+        return self.variant is Variant.MODE_D and self.key is not None
+
     def session_settings(self) -> SessionSettings:
-        """Return the IEC 62056-21 session settings of an IEC variant."""
+        """Return the IEC 62056-21 session settings of an IEC variant.
+
+        An encrypted P1 port is a DSMR 5 port: 115200 Bd 8N1 unless a rate was chosen.
+        """
+        p1 = self.ciphered_p1 and self.fixed_baud is None
         return SessionSettings(
             protocol=Protocol(self.variant),
             address=self.address,
             max_baud=self.max_baud,
             wake_up=self.wake_up,
-            framing=self.framing,
-            fixed_baud=self.fixed_baud,
+            framing=Framing.EIGHT_N_ONE if p1 else self.framing,
+            fixed_baud=P1_BAUD if p1 else self.fixed_baud,
             software_parity=self.software_parity,
             push_timeout=self.push_timeout,
+            key=self.key if self.ciphered_p1 else None,
+            authentication_key=self.authentication_key if self.ciphered_p1 else None,
         )
 
     def han_settings(self) -> HanSettings:
@@ -187,7 +199,10 @@ _DESCRIPTIONS: Final[dict[Variant, Callable[[MeterConfig], str]]] = {
     Variant.MODE_A: lambda c: f"IEC 62056-21 mode A, sign-on at 300 Bd {c.framing}",
     Variant.MODE_B: lambda c: f"IEC 62056-21 mode B, sign-on at 300 Bd {c.framing}",
     Variant.MODE_C: lambda c: f"IEC 62056-21 mode C, sign-on at 300 Bd {c.framing}",
-    Variant.MODE_D: lambda c: f"IEC 62056-21 mode D push at {c.fixed_baud or MODE_D_BAUD} Bd {c.framing}",
+    Variant.MODE_D: lambda c: (
+        f"IEC 62056-21 mode D push at {c.session_settings().initial_line.baud} Bd "
+        f"{c.session_settings().framing}" + (" (encrypted)" if c.ciphered_p1 else "")
+    ),
     Variant.DLMS_PUSH: lambda c: (
         f"DLMS/COSEM push at {DLMS_BAUD} Bd 8N1" + (" (encrypted)" if c.key is not None else "")
     ),

@@ -10,12 +10,14 @@ is made here and can be tested with plain byte strings.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum, auto
 import re
 
 from ..crc import crc16_arc
+from ..dlms.axdr import decode_length
+from ..dlms.ciphering import GENERAL_GLO_CIPHERING, Ciphered, DecryptionError
 from ..errors import (
     ChecksumError,
     MeterError,
@@ -94,6 +96,9 @@ class SessionSettings:
     max_readout: int = DEFAULT_MAX_READOUT
     push_timeout: float = 30.0
     """How long to listen for a mode D push before declaring the meter silent."""
+    key: bytes | None = field(default=None, repr=False)
+    """Mode D: the telegrams come in general-glo-ciphering (Luxembourg Smarty) with this key."""
+    authentication_key: bytes | None = field(default=None, repr=False)
 
     @property
     def initial_line(self) -> LineSettings:
@@ -181,6 +186,7 @@ class Session:
         self._last_bytes = b""
         self._junk = 0
         self._push_header = b""
+        self._plain = False
         self._waiting: Receive | None = None
         self._start_commands()
 
@@ -338,6 +344,8 @@ class Session:
         elif self._phase is _Phase.DATA:
             self._parse_data_message()
         elif self._phase is _Phase.PUSH:
+            if self.settings.key is not None and not self._deciphered():
+                return
             self._parse_push()
 
     def _skip_echo(self) -> int:
@@ -460,6 +468,42 @@ class Session:
             return
         raw = self._push_header + bytes(buffer[: stop + 1 + len(tail)])
         self._finish(bytes(buffer[:stop]), raw, checksum)
+
+    def _deciphered(self) -> bool:
+        """Replace a complete general-glo-ciphering frame in the buffer by its telegram.
+
+        Smarty P1 ports send each telegram as ``DB 08 <system title> <length> 30 <counter>
+        <ciphertext> <tag>`` without HDLC. Returns whether the buffer holds plain text now.
+        """
+        if self._plain:
+            return True
+        buffer = self._buffer
+        start = buffer.find(bytes([GENERAL_GLO_CIPHERING, 8]))
+        if start < 0:
+            self._limit_junk(max(len(buffer) - 1, 0), "ciphered push", self.settings.max_readout)
+            return False
+        self._limit_junk(start, "ciphered push", self.settings.max_readout)
+        self._junk += start
+        del buffer[:start]
+        try:
+            length, offset = decode_length(bytes(buffer[:14]), 10)
+        except ProtocolError:
+            if len(buffer) < 14:
+                return False
+            raise
+        if length > self.settings.max_readout:
+            raise ReadoutTooLongError(f"a ciphered push of {length} bytes")
+        if len(buffer) < offset + length:
+            return False
+        frame = bytes(buffer[: offset + length])
+        del buffer[: offset + length]
+        assert self.settings.key is not None
+        telegram = Ciphered.decode(frame).decrypt(self.settings.key, self.settings.authentication_key)
+        if not telegram.startswith(b"/"):
+            raise DecryptionError("the deciphered push is no P1 telegram: the key is wrong")
+        self._plain = True
+        self._buffer = bytearray(telegram) + buffer
+        return True
 
     def _find_push_identification(self) -> bool:
         """Skip to the identification line of a push; a meter is heard from mid-telegram on.
