@@ -15,6 +15,7 @@ import pytest
 
 from custom_components.landis_gyr_optical import cli, sensor
 from custom_components.landis_gyr_optical.meter.dlms.hdlc import ApduReader, Rejected, strip_llc
+from custom_components.landis_gyr_optical.meter.dlms.mbus import MbusApduReader
 from custom_components.landis_gyr_optical.meter.dlms.notification import decode_push
 from custom_components.landis_gyr_optical.meter.errors import ChecksumError, ProtocolError
 from custom_components.landis_gyr_optical.meter.iec62056_21.datasets import parse_data_block
@@ -68,9 +69,8 @@ UNAUTHENTICATED = {
     "dlms_ggc_sagemcom_est5_p1_encrypted_at.hex",
 }
 NOT_YET_READ = {
-    # Wired M-Bus transport and a partial block transfer: readers for them are still to come.
-    "mbus_evn_sagemcom_t210d_encrypted_at.hex": "DLMS over wired M-Bus",
-    "mbus_tinetz_kaifa_encrypted_example.hex": "DLMS over wired M-Bus",
+    # The M-Bus application layer (EN 13757-3 records) of heat meters read over wired M-Bus,
+    # and the first block of a block transfer alone (the source decrypts it without its tag):
     "mbus_heat_lug_ultraheat_t230_libmbus.hex": "EN 13757-3 M-Bus heat meter",
     "mbus_heat_kamstrup_multical601_libmbus.hex": "EN 13757-3 M-Bus heat meter",
     "hdlc_lg_e450_netznoe_gbt_block1_encrypted_at.hex": "first block of a block transfer only",
@@ -190,7 +190,9 @@ def decode(expectation: Expectation) -> list[list[Register]]:
         frames = [
             single_push_frame(strip_llc(frame) if frame[:1] == b"\xe6" else frame)[0] for frame in frames
         ]
-    reader = ApduReader()
+    reader: ApduReader | MbusApduReader = (
+        MbusApduReader() if expectation.format == "mbus_hex" else ApduReader()
+    )
     readings: list[list[Register]] = []
     for frame in frames:
         for event in reader.feed(frame):
@@ -261,7 +263,7 @@ def test_the_captures_cover_every_family() -> None:
     assert sum(families.values()) == 61
     assert families == {"dlms": 25, "dsmr": 14, "iec": 9, "heat": 7, "sml": 6}
     decoded = Counter(EXPECTATIONS[name].family for name in DECODED)
-    assert decoded == {"dlms": 22, "dsmr": 14, "iec": 9, "heat": 5, "sml": 6}
+    assert decoded == {"dlms": 24, "dsmr": 14, "iec": 9, "heat": 5, "sml": 6}
     assert not set(NOT_YET_READ) - set(EXPECTATIONS)
 
 
@@ -302,6 +304,7 @@ CLI_FORMATS = {
     "dlms_ggc_hex": "mode_d",
     "hdlc_hex": "dlms_push",
     "apdu_hex": "dlms_push",
+    "mbus_hex": "dlms_push",
     "sml_hex": "sml",
 }
 THROUGH_CLI = [

@@ -57,6 +57,7 @@ from .hdlc import (
     control_rr,
     strip_llc,
 )
+from .mbus import MbusApduReader
 from .notification import Push, decode_push, identity_for
 from .registers import AccessError, DlmsError, scaling_from_data
 
@@ -85,6 +86,8 @@ async def read_dlms_push(
     """
     clock = SessionClock()
     reader = ApduReader()
+    # Austrian customer interfaces carry the same APDUs in wired M-Bus frames instead of HDLC.
+    mbus = MbusApduReader()
     deadline = time.monotonic() + timeout
     raw = bytearray()
     last_error: ProtocolError | None = None
@@ -95,7 +98,12 @@ async def read_dlms_push(
         clock.mark("push started")
         clock.record(Direction.RECEIVED, data, link.line.baud)
         raw += data
-        for event in reader.feed(data):
+        events = reader.feed(data)
+        found = mbus.feed(data)
+        if found:
+            # An M-Bus line: what the HDLC reader made of its bytes is no error.
+            events = [*(event for event in events if not isinstance(event, Rejected)), *found]
+        for event in events:
             if isinstance(event, Rejected):
                 last_error = event.error
                 clock.record(Direction.RECEIVED, b"", link.line.baud, f"rejected: {event.error}")
