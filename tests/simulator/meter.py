@@ -29,14 +29,20 @@ from custom_components.landis_gyr_optical.meter.iec62056_21.messages import (
     BAUD_MODE_C,
     BREAK,
     CRLF,
+    ETX,
     INITIAL_BAUD,
     MODE_D_BAUD,
+    NAK,
+    SOH,
+    STX,
     Mode,
+    bcc,
     encode_data_message,
 )
 from custom_components.landis_gyr_optical.meter.line import Framing, LineSettings
 
 from .profile import Faults, MeterProfile
+from .recording import blocks, frame, parse_range
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,6 +63,7 @@ class MeterState(StrEnum):
     IDLE = "idle"
     ANSWERING = "answering"
     AWAIT_OPTION = "await_option"
+    PROGRAMMING = "programming"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +124,12 @@ def data_message(profile: MeterProfile, *, bad_bcc: bool = False) -> bytes:
     return message
 
 
+def frame_command(command: bytes, data: bytes) -> bytes:
+    """Return ``SOH command STX data ETX BCC`` (the meter's P0 prompt has this shape too)."""
+    body = command + bytes([STX]) + data + bytes([ETX])
+    return bytes([SOH]) + body + bytes([bcc(body)])
+
+
 class SimulatedMeter:
     """The meter: request parsing, answers, line pacing, faults and counters.
 
@@ -138,6 +151,10 @@ class SimulatedMeter:
         """Data messages (or pushes) sent completely, good checksum or not."""
         self.requests: list[bytes] = []
         """Every sign-on and option select received, in order (ignored ones too)."""
+        self.commands: list[bytes] = []
+        """Every programming-mode command message received (``SOH`` ... BCC), in order."""
+        self._pending_blocks: list[bytes] = []
+        self._authorised = False
         self.data_bauds: list[int] = []
         """The rate of every data message (or push) the meter started to send."""
         self.events: list[MeterEvent] = []
@@ -285,6 +302,9 @@ class SimulatedMeter:
             if self.profile.mode is Mode.D or self.state is MeterState.ANSWERING:
                 self._rx.clear()
                 return
+            if self.state is MeterState.PROGRAMMING:
+                self._parse_programming(end)
+                return
             if self.state is MeterState.IDLE:
                 request = self._take_sign_on()
                 if request is None:
@@ -383,6 +403,12 @@ class SimulatedMeter:
         protocol, rate, mode = (chr(byte) for byte in message[1:4])
         self._event("option select", f"protocol {protocol} rate {rate} mode {mode}")
         offered = self.profile.identification.offered_baud
+        if message[4:] == CRLF and protocol == "0" and mode == "1" and self.profile.programming_mode:
+            if rate in BAUD_MODE_C and BAUD_MODE_C[rate] <= offered:
+                self.state = MeterState.ANSWERING
+                self._cancel_silence()
+                self._start(self._enter_programming(BAUD_MODE_C[rate], end))
+            return
         if message[4:] != CRLF or protocol != "0" or mode != "0":
             self._event("ignored", "only the data readout (protocol 0, mode 0) is supported")
             return
@@ -397,6 +423,80 @@ class SimulatedMeter:
         await self._sleep_until(end + self.profile.reaction_time + faults.slow)
         await self._send_data(LineSettings(baud, self.profile.framing), faults)
         self._end_session()
+
+    # --- programming mode (read-only: the load profile) -----------------------------------
+
+    async def _enter_programming(self, baud: int, end: float) -> None:
+        await self._sleep_until(end + self.profile.reaction_time)
+        line = LineSettings(baud, self.profile.framing)
+        self._switch(line)
+        serial = (self.profile.address or "12345678").encode("ascii")
+        prompt = frame_command(b"P0", b"(" + serial + b")")
+        self._authorised = self.profile.password is None
+        self._pending_blocks = []
+        if await self._transmit(prompt, line, self._session_faults, "P0 prompt"):
+            self.state = MeterState.PROGRAMMING
+
+    def _parse_programming(self, end: float) -> None:
+        while self._rx:
+            if self._rx[0] in (ACK, NAK):
+                answer = self._rx[0]
+                del self._rx[:1]
+                self._on_block_answer(answer, end)
+                continue
+            start = self._rx.find(bytes([SOH]))
+            if start < 0:
+                self._rx.clear()
+                return
+            stop = self._rx.find(bytes([ETX]), start)
+            if stop < 0 or stop + 1 >= len(self._rx):
+                return
+            message = bytes(self._rx[start : stop + 2])
+            del self._rx[: stop + 2]
+            self._on_command(message, end)
+
+    def _on_command(self, message: bytes, end: float) -> None:
+        self.commands.append(message)
+        command = message[1:3]
+        data = message[4:-2] if len(message) > 5 and message[3] == STX else b""
+        self._event("command", message[1:-2].decode("ascii", "replace"))
+        if command == b"P1":
+            ok = data == f"({self.profile.password})".encode("ascii")
+            self._authorised = self._authorised or ok
+            self._reply([bytes([ACK if ok else NAK])], end)
+        elif command in (b"R5", b"R6") and data.startswith(b"P.01") and self._authorised:
+            recording = self.profile.recording
+            if recording is None:
+                self._reply([frame(b"(ERROR)")], end)
+                return
+            start, stop = parse_range(data)
+            text = recording.render(start, stop)
+            answer = blocks(text, self.profile.partial_block_size) if command == b"R6" else [frame(text)]
+            self._reply(answer, end)
+        else:
+            # Writes, executes, unknown reads and reads before the password: refused.
+            self._reply([bytes([NAK])], end)
+
+    def _on_block_answer(self, answer: int, end: float) -> None:
+        if not self._pending_blocks:
+            return
+        if answer == ACK:
+            self._pending_blocks.pop(0)
+        if self._pending_blocks:
+            self._reply(self._pending_blocks, end)
+
+    def _reply(self, messages: list[bytes], end: float) -> None:
+        self._pending_blocks = list(messages)
+        self._start(self._send_reply(messages[0], end, last=len(messages) == 1))
+
+    async def _send_reply(self, message: bytes, end: float, *, last: bool) -> None:
+        await self._sleep_until(end + self.profile.reaction_time)
+        faults = self._session_faults
+        if faults.bad_bcc and message[:1] == bytes([STX]):
+            message = message[:-1] + bytes([message[-1] ^ 0x01])
+            self._session_faults = replace(faults, bad_bcc=False)
+        if await self._transmit(message, self.line, faults, "answer") and last:
+            self._pending_blocks = []
 
     async def _send_data(self, line: LineSettings, faults: Faults) -> None:
         if faults.wrong_baud is not None:

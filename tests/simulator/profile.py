@@ -29,6 +29,8 @@ from custom_components.landis_gyr_optical.meter.iec62056_21.messages import (
 )
 from custom_components.landis_gyr_optical.meter.line import Framing
 
+from .recording import Recording
+
 PROFILES_DIR = Path(__file__).parent / "profiles"
 QUICK_REACTION_TIME = 0.05
 """Reaction time of ``quick_profile`` meters: short for fast tests, yet leaving a client's
@@ -87,6 +89,14 @@ class MeterProfile:
     push_checksum: PushChecksum = "bcc"
     """Mode D framing: ``bcc`` (STX … ETX BCC), ``crc16`` (P1: ``!`` + CRC16) or ``none``."""
     name: str = "custom"
+    programming_mode: bool = False
+    """Answer ``ACK 0 Z 1`` with the ``P0`` prompt (without: ignore it, as a readout-only meter)."""
+    recording: Recording | None = None
+    """The load profile ``P.01`` read in programming mode (``None``: answer ``(ERROR)``)."""
+    password: str | None = None
+    """Password the meter wants with ``P1`` before a read (``None``: reads need none)."""
+    partial_block_size: int = 512
+    """Largest partial block of an ``R6`` answer."""
 
     @property
     def mode(self) -> Mode:

@@ -59,3 +59,9 @@ class UnsupportedModeError(ProtocolError):
     """The meter answered in a mode or at a rate this client was not allowed to use."""
 
     key = "unsupported_mode"
+
+
+class ProfileUnavailableError(ProtocolError):
+    """The meter refused programming mode or the load profile, or keeps no load profile."""
+
+    key = "profile_unavailable"

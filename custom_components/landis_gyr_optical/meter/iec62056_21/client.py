@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 import logging
 import time
+from typing import Protocol as Interface
 
 from ..clock import SessionClock
 from ..errors import ChecksumError, MeterError, NoAnswerError, PortError
@@ -41,6 +42,24 @@ RETRY_PAUSE = INTER_CHARACTER_TIMEOUT
 """Silence after a failed attempt: the meter drops a session after 1.5 s without input."""
 
 LinkFactory = Callable[[str, LineSettings], Link]
+
+
+class ReceivingSession(Interface):
+    """What ``_receive`` needs of a sans-IO session (the readout and the programming session)."""
+
+    @property
+    def needs_data(self) -> bool:
+        """Whether the session still waits for bytes."""
+
+    @property
+    def message_started(self) -> bool:
+        """Whether the awaited message has begun."""
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed received bytes."""
+
+    def timeout(self) -> MeterError:
+        """Return the error for a receive that ran out of time."""
 
 
 async def run_session(link: Link, settings: SessionSettings, clock: SessionClock | None = None) -> Readout:
@@ -80,7 +99,7 @@ async def _switch(link: Link, command: SwitchLine, clock: SessionClock) -> None:
     clock.record(Direction.LINE, b"", command.line.baud, note)
 
 
-async def _receive(link: Link, session: Session, command: Receive, clock: SessionClock) -> None:
+async def _receive(link: Link, session: ReceivingSession, command: Receive, clock: SessionClock) -> None:
     started = max(clock.idle_at, time.monotonic())
     deadline = started + command.total_timeout
     next_byte_by = started + command.first_byte_timeout
