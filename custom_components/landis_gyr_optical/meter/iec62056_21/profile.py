@@ -83,7 +83,9 @@ def parse_profile(data: bytes | str, *, medium: int = ELECTRICITY) -> LoadProfil
     text = data.decode("ascii", "strict") if isinstance(data, bytes) else data
     raw = text.encode("ascii")
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    lines = [line for line in lines if line and line not in ("!", "()", f"{PROFILE_CODE}()")]
+    lines = [line for line in lines if line and line != "!"]
+    if lines in (["()"], [f"{PROFILE_CODE}()"]):
+        lines = []
     if len(lines) == 1 and _ERROR.match(lines[0]):
         raise ProfileUnavailableError(f"the meter answered the load profile request with {lines[0]}")
     intervals: list[Interval] = []

@@ -8,7 +8,6 @@ sit in programming mode until its own time-out.
 
 from __future__ import annotations
 
-
 from ..clock import SessionClock
 from ..errors import MeterError, PortError
 from ..link import Link
@@ -19,6 +18,8 @@ from .messages import BREAK
 from .programming import ProfileFinished, ProfileRequest, ProgrammingSession
 from .session import Receive, SessionSettings, SwitchLine, Transmit, Wait
 
+BREAK_GUARD = 0.05
+"""Seconds after the break's computed wire time before the port may close (USB latency)."""
 
 
 async def run_profile_session(
@@ -34,6 +35,8 @@ async def run_profile_session(
         while True:
             command = session.next_command()
             if isinstance(command, ProfileFinished):
+                # The break must reach the meter before the port closes and drops it.
+                await _sleep_until(clock.tx_end + BREAK_GUARD)
                 clock.mark("done")
                 return command.profile
             if isinstance(command, Transmit):
@@ -57,7 +60,7 @@ async def run_profile_session(
             await _sleep_until(max(clock.tx_end, clock.idle_at) + 0.2)
             clock.tx_end = await link.write(BREAK)
             clock.record(Direction.SENT, BREAK, link.line.baud, "break after a failed profile read")
-            await _sleep_until(clock.tx_end)
+            await _sleep_until(clock.tx_end + BREAK_GUARD)
         raise
 
 
