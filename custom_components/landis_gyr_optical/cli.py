@@ -1,4 +1,4 @@
-"""Troubleshooting CLI: ``python -m custom_components.landis_gyr_optical read|probe``.
+"""Troubleshooting CLI: ``python -m custom_components.landis_gyr_optical read|probe|profile``.
 
 ``read --protocol`` takes ``auto`` and every variant (IEC modes, ``dlms_push``,
 ``dlms_mode_e``, ``dlms_hdlc``, ``sml``, ``eredes_han``); ``--key`` / ``--auth-key`` (32 hex
@@ -26,6 +26,7 @@ import logging
 import sys
 from typing import TextIO
 
+from .cli_profile import add_profile_parser, run_profile
 from .meter.eredes_han.client import probe_eredes
 from .meter.errors import MeterError, NoAnswerError, PortError, ProtocolError
 from .meter.iec62056_21.client import read_meter
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     probe_cmd.add_argument("--auth-key", type=_key, default=None)
     probe_cmd.add_argument("--timeout", type=float, default=None)
     probe_cmd.add_argument("--json", action="store_true")
+    add_profile_parser(commands, _address)
     return parser
 
 
@@ -248,6 +250,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, errout:
     except SystemExit as exit_:
         return int(exit_.code or 0) if exit_.code in (0, None) else EXIT_USAGE
     logging.basicConfig(level=logging.WARNING, stream=errout)
+    if args.command == "profile":
+        return run_profile(args, out, errout)
     if args.command == "read":
         try:
             readout = asyncio.run(_read(args))

@@ -81,6 +81,8 @@ class LoadProfile:
     intervals: tuple[Interval, ...]
     identity: MeterIdentity | None = None
     raw: bytes = field(default=b"", repr=False)
+    baud: int | None = None
+    """The rate the profile was read at."""
 
     def __iter__(self) -> Iterator[Interval]:
         """Iterate over the intervals."""
@@ -97,7 +99,7 @@ class LoadProfile:
             for interval in self.intervals
             if (start is None or interval.start >= start) and (end is None or interval.end <= end)
         )
-        return LoadProfile(kept, self.identity, self.raw)
+        return LoadProfile(kept, self.identity, self.raw, self.baud)
 
     @property
     def channels(self) -> tuple[ObisCode, ...]:

@@ -371,7 +371,9 @@ class ProgrammingSession:
         self._commands.append(Transmit(BREAK))
         self._commands.append(
             ProfileFinished(
-                LoadProfile(profile.intervals, self.identification.identity, bytes(self._data)),
+                LoadProfile(
+                    profile.intervals, self.identification.identity, bytes(self._data), self.line.baud
+                ),
                 self.line.baud,
             )
         )
