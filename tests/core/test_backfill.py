@@ -8,7 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.landis_gyr_optical.meter.backfill import Anchor, hourly_backfill, to_utc
+from custom_components.landis_gyr_optical.meter.backfill import (
+    Anchor,
+    history_anchor,
+    hourly_backfill,
+    to_utc,
+)
 from custom_components.landis_gyr_optical.meter.iec62056_21.profile import parse_profile
 from custom_components.landis_gyr_optical.meter.load_profile import LoadProfile, Season
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
@@ -158,3 +163,25 @@ def test_negative_and_empty_values_are_left_out() -> None:
         confirmed_at=datetime(2026, 11, 30, 3, 0, tzinfo=UTC), zone=UTC,
     )  # fmt: skip
     assert [row.energy for row in result.rows] == [Decimal(2)]
+
+
+def test_history_import_ends_at_zero_sum() -> None:
+    """A new meter: the stored history ends at the first reading's total, its sum at zero."""
+    at = datetime(2026, 11, 30, 12, 20, tzinfo=UTC)
+    total = Decimal("5000.000")
+    profile = read_back()
+    anchor = history_anchor(profile, DEMAND, confirmed_total=total, confirmed_at=at, zone=UTC)
+    assert anchor is not None
+    assert anchor.hour == datetime(2026, 11, 29, 23, 0, tzinfo=UTC)
+    result = hourly_backfill(profile, DEMAND, anchor=anchor, confirmed_total=total, confirmed_at=at, zone=UTC)
+    assert result.hours_filled == 12
+    assert result.rows[-1].state == total - truth(datetime(2026, 11, 30, 12), NOW)
+    assert result.rows[-1].sum == result.rows[-1].state - total
+    assert all(row.sum <= 0 for row in result.rows)
+    # A profile that starts mid-hour begins with the next whole hour.
+    late = parse_profile(
+        "P.01(2611300030)(00)(15)(1)(1.5.0)(kW)\r\n(4.000)\r\n(4.000)\r\n(4.000)\r\n(4.000)\r\n"
+    )
+    anchor = history_anchor(late, DEMAND, confirmed_total=Decimal(3), confirmed_at=at, zone=UTC)
+    assert anchor == Anchor(datetime(2026, 11, 30, 0, 0, tzinfo=UTC), Decimal(2), Decimal(-1))
+    assert history_anchor(LoadProfile(()), DEMAND, confirmed_total=total, confirmed_at=at, zone=UTC) is None

@@ -155,4 +155,32 @@ def hourly_backfill(
     return Backfill(tuple(rows), hours_missing, growth, cumulative)
 
 
-__all__ = ["Anchor", "Backfill", "HourlyRow", "hourly_backfill", "to_utc"]
+def history_anchor(
+    profile: LoadProfile,
+    obis: ObisCode,
+    *,
+    confirmed_total: Decimal,
+    confirmed_at: datetime,
+    zone: tzinfo,
+    clock_offset: timedelta = timedelta(0),
+) -> Anchor | None:
+    """Return the anchor that imports a meter's whole stored history before a first reading.
+
+    Nothing was recorded before: the anchor is the hour before the profile's first whole
+    hour, its state the confirmed total minus what the profile recorded since, and its
+    sum chosen so that the sum reaches zero at the confirmed reading, where the first
+    recorded statistics of a new sensor start. ``None`` when the profile holds no hour.
+    """
+    spans = [span for span in _spans(profile, obis, zone, clock_offset) if span[1] <= confirmed_at]
+    if not spans:
+        return None
+    first = spans[0][0]
+    first_hour = _hour_of(first) if _hour_of(first) == first else _hour_of(first) + HOUR
+    recorded = sum(
+        (amount for start, _, amount in spans if amount is not None and start >= first_hour), Decimal(0)
+    )
+    recorded = min(recorded, confirmed_total)
+    return Anchor(first_hour - HOUR, confirmed_total - recorded, -recorded)
+
+
+__all__ = ["Anchor", "Backfill", "HourlyRow", "history_anchor", "hourly_backfill", "to_utc"]
