@@ -24,6 +24,7 @@ CONF_KEY: Final = "key"
 CONF_AUTHENTICATION_KEY: Final = "authentication_key"
 CONF_PASSWORD: Final = "password"  # noqa: S105  # the option's name, not a secret
 CONF_SLAVE: Final = "slave"
+CONF_IMPORT_HISTORY: Final = "import_history"
 
 MANUAL_PORT: Final = "manual"
 """Port-list choice that leads to the free-text port step."""

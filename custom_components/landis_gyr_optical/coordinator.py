@@ -21,6 +21,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .backfill import ProfileBackfill
 from .const import (
     CONF_MAX_POWER_KW,
     CONF_PORT,
@@ -160,6 +161,7 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
         self._link: Link | None = None
         self._unavailable_logged = False
         self._held_first = False
+        self.backfill = ProfileBackfill(hass, self)
 
     @property
     def issue_id(self) -> str:
@@ -178,6 +180,7 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
         stored = await self._store.async_load()
         if stored:
             self.guard.restore(stored.get("references", {}))
+        self.backfill.async_remember_published()
 
     async def async_check_port(self) -> None:
         """Open and close the port once (push set-up must fail early if the port is wrong)."""
@@ -197,6 +200,7 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
     async def async_stop(self) -> None:
         """Stop listening, close the port and store the guard's references."""
         await self._stop_push()
+        await self.backfill.async_stop()
         await self._store.async_save(self._stored())
 
     async def _stop_push(self) -> None:
@@ -243,6 +247,7 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
             if han is not None:
                 self._sync_access_issue([BY_ADDRESS[address].label for address in sorted(han.denied)])
             data = self._accepted(readout, time.monotonic() - started)
+            self.backfill.async_note_read(data)
             self.update_interval = self._next_interval(data.duration)
             return data
 

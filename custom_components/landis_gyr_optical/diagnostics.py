@@ -101,6 +101,7 @@ async def async_get_config_entry_diagnostics(
             "malformed_totals": stats.malformed_totals,
             "verdicts": coordinator.guard.counts(),
         },
+        "backfill": coordinator.backfill.diagnostics(),
         "last_read": None
         if data is None
         else {

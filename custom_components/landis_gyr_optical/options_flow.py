@@ -1,4 +1,8 @@
-"""Options flow: poll interval (polled variants), maximum rate (IEC), power bound of the spike guard."""
+"""Options flow: poll interval, maximum rate, power bound of the guard, history import.
+
+The poll interval is for polled variants, the maximum rate for IEC ones, and the history
+import (on by default) for meters with a load profile (mode C).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -17,6 +22,7 @@ import voluptuous as vol
 
 from .const import (
     BAUD_RATES,
+    CONF_IMPORT_HISTORY,
     CONF_MAX_BAUD,
     CONF_MAX_POWER_KW,
     CONF_PROTOCOL,
@@ -81,6 +87,10 @@ class LandisGyrOptionsFlow(OptionsFlowWithReload):
                 min=1, max=10000, step=1, unit_of_measurement="kW", mode=NumberSelectorMode.BOX
             )
         )
+        if variant is Variant.MODE_C:
+            fields[vol.Required(CONF_IMPORT_HISTORY, default=current.get(CONF_IMPORT_HISTORY, True))] = (
+                BooleanSelector()
+            )
         return self.async_show_form(
             step_id="init",
             data_schema=vol.Schema(fields),

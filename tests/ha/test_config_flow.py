@@ -18,6 +18,7 @@ import serialx
 
 from custom_components.landis_gyr_optical.const import (
     CONF_ADVANCED,
+    CONF_IMPORT_HISTORY,
     CONF_KEY,
     CONF_MAX_BAUD,
     CONF_MAX_POWER_KW,
@@ -382,7 +383,12 @@ async def test_options_polled(
         result["flow_id"], {CONF_SCAN_INTERVAL: 45, CONF_MAX_BAUD: "2400", CONF_MAX_POWER_KW: 30}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert mock_config_entry.options == {CONF_SCAN_INTERVAL: 45, CONF_MAX_BAUD: 2400, CONF_MAX_POWER_KW: 30}
+    assert mock_config_entry.options == {
+        CONF_SCAN_INTERVAL: 45,
+        CONF_MAX_BAUD: 2400,
+        CONF_MAX_POWER_KW: 30,
+        CONF_IMPORT_HISTORY: True,
+    }
     await hass.async_block_till_done()
 
 
