@@ -1,0 +1,287 @@
+"""Backfill in Home Assistant: missed hours imported from the load profile into the statistics.
+
+The meter is simulated by its recording (the truth of every 15-minute interval); reads and
+the profile read are mocked at the coordinator's and the backfill's imports (the profile
+exchange itself is tested against the simulated meter in ``tests/iec62056_21``). The
+recorder is real (SQLite in memory) and compiles the statistics as it would live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+    do_adhoc_statistics,
+)
+
+from custom_components.landis_gyr_optical.backfill import clock_offset, profile_channel
+from custom_components.landis_gyr_optical.const import CONF_IMPORT_HISTORY, CONF_SCAN_INTERVAL, DOMAIN
+from custom_components.landis_gyr_optical.meter.errors import NoAnswerError, ProfileUnavailableError
+from custom_components.landis_gyr_optical.meter.iec62056_21.profile import parse_profile
+from custom_components.landis_gyr_optical.meter.load_profile import LoadProfile
+from custom_components.landis_gyr_optical.meter.obis import ObisCode
+from tests.simulator.recording import Recording
+
+from .conftest import METER_SERIAL, entry_data, make_readout
+
+ZONE = "Europe/Berlin"
+BASE = Decimal("1000.000")
+START = datetime(2026, 11, 30, 1, 40, tzinfo=UTC)
+BACK = datetime(2026, 11, 30, 9, 20, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def local(moment: datetime) -> datetime:
+    """The meter's clock: local time of the zone, without it."""
+    return dt_util.as_local(moment).replace(tzinfo=None)
+
+
+RECORDING = Recording(start=datetime(2026, 11, 29, 0, 15), clock=lambda: local(dt_util.utcnow()))
+
+
+def exact_total(moment: datetime) -> Decimal:
+    """The meter's import total at ``moment``: what its completed intervals recorded."""
+    ends = RECORDING.ends(local(moment))
+    return BASE + sum((RECORDING.energy(end) for end in ends), Decimal(0))
+
+
+def total(moment: datetime) -> Decimal:
+    """The total as the meter prints it (three decimals, cut off)."""
+    return exact_total(moment).quantize(Decimal("0.001"), rounding=ROUND_DOWN)
+
+
+def readout(moment: datetime) -> Any:
+    """A mode C readout at ``moment`` with the meter's clock in step."""
+    clock = local(moment)
+    block = (
+        f"0.0({METER_SERIAL})\r\n"
+        f"1.8.0({total(moment):010.3f}*kWh)\r\n"
+        "2.8.0(000000.000*kWh)\r\n"
+        f"0.9.1({clock:%H%M%S})\r\n"
+        f"0.9.2({clock:%y%m%d})\r\n"
+    )
+    return make_readout(block)
+
+
+def answered_profile(requests: list[datetime | None]) -> Callable[..., Any]:
+    """The mocked profile read: the recording from the requested start, as the meter answers it."""
+
+    async def read(port: str, settings: object, request: Any) -> LoadProfile:
+        requests.append(request.start)
+        return parse_profile(RECORDING.render(request.start, None))
+
+    return read
+
+
+async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, to: datetime) -> None:
+    """Move the clock, let the coordinator poll and the recorder record."""
+    freezer.move_to(to)
+    async_fire_time_changed(hass, to)
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+
+
+async def compile_until(hass: HomeAssistant, start: datetime, end: datetime) -> None:
+    """Compile every 5-minute period in ``[start, end)`` (and the hours they complete)."""
+    period = start
+    while period < end:
+        do_adhoc_statistics(hass, start=period)
+        period += timedelta(minutes=5)
+    await async_wait_recording_done(hass)
+
+
+def hourly(hass: HomeAssistant, statistic_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The long-term rows of ``[start, end)``."""
+    rows = statistics_during_period(hass, start, end, {statistic_id}, "hour", None, {"state", "sum"})
+    return [dict(row) for row in rows.get(statistic_id, [])]
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integrations: None) -> None:
+    """The recorder first: it must be set up before Home Assistant starts."""
+
+
+@pytest.fixture
+async def entry(hass: HomeAssistant) -> MockConfigEntry:
+    """A mode C meter in Berlin time, the history import off (the gap tests)."""
+    await hass.config.async_set_time_zone(ZONE)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=METER_SERIAL,
+        data=entry_data(),
+        options={CONF_SCAN_INTERVAL: 60, CONF_IMPORT_HISTORY: False},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def test_failed_reads_gap_is_filled(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Reads fail from 02:00 to 09:20: hours 02-08 get the meter's consumption, joining without a step."""
+    freezer.move_to(START)
+    read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
+    requests: list[datetime | None] = []
+    with (
+        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
+        patch(
+            "custom_components.landis_gyr_optical.backfill.read_profile",
+            side_effect=answered_profile(requests),
+        ),
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        await advance(hass, freezer, START + timedelta(seconds=6))  # the guard's confirming read
+        statistic_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_SERIAL}_1-0:1.8.0")
+        assert statistic_id is not None
+        assert hass.states.get(statistic_id).state == str(total(START))
+        for minute in range(41, 60):
+            await advance(hass, freezer, START.replace(minute=minute, second=5))
+        read.side_effect = NoAnswerError("the head slipped off")
+        await advance(hass, freezer, datetime(2026, 11, 30, 2, 0, 5, tzinfo=UTC))
+        assert hass.states.get(statistic_id).state == "unavailable"
+        await compile_until(hass, START.replace(minute=40), datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+        anchor = hourly(hass, statistic_id, START.replace(minute=0), START.replace(minute=0) + HOUR)
+        assert len(anchor) == 1
+        read.side_effect = lambda *args, **kwargs: readout(dt_util.utcnow())
+        await advance(hass, freezer, BACK)
+        await hass.async_block_till_done()
+        await async_wait_recording_done(hass)
+    assert requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
+    rows = hourly(hass, statistic_id, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), BACK.replace(minute=0))
+    assert [dt_util.utc_from_timestamp(row["start"]).hour for row in rows] == list(range(2, 9))
+    previous_sum, previous_state = anchor[0]["sum"], anchor[0]["state"]
+    errors = []
+    for row in rows:
+        start = dt_util.utc_from_timestamp(row["start"])
+        truth = exact_total(start + HOUR) - exact_total(start)
+        errors.append(abs(Decimal(str(row["sum"] - previous_sum)) - truth))
+        assert row["state"] >= previous_state
+        previous_sum, previous_state = row["sum"], row["state"]
+    assert max(errors) < Decimal("0.000001")
+    assert previous_state <= float(total(BACK))
+    diagnostics = entry.runtime_data.backfill.diagnostics()
+    assert diagnostics["kind"] == "gap"
+    assert diagnostics["totals"]["1-0:1.8.0"]["hours_missing"] == 7
+    assert diagnostics["totals"]["1-0:1.8.0"]["hours_filled"] == 7
+    assert diagnostics["totals"]["1-0:1.8.0"]["coverage"] == 1.0
+    # The hour reads came back: Home Assistant's own row continues the imported sums.
+    with patch("custom_components.landis_gyr_optical.coordinator.read_meter", read):
+        for minute in range(21, 60, 5):
+            await advance(hass, freezer, BACK.replace(minute=minute, second=5))
+        await compile_until(hass, BACK.replace(minute=20), BACK.replace(minute=0) + HOUR)
+    live = hourly(hass, statistic_id, BACK.replace(minute=0), BACK.replace(minute=0) + HOUR)
+    assert len(live) == 1
+    assert live[0]["sum"] >= previous_sum
+    # Hour 09 holds its own consumption and what the profile could not place: the rest of
+    # the anchor hour 01 after its last live read (the interval 01:45-02:00).
+    step = Decimal(str(live[0]["sum"] - previous_sum))
+    last_live = datetime(2026, 11, 30, 1, 59, 5, tzinfo=UTC)
+    truth = (
+        exact_total(BACK.replace(minute=55, second=5))
+        - exact_total(BACK.replace(minute=0))
+        + exact_total(last_live + timedelta(minutes=1))
+        - exact_total(last_live)
+    )
+    assert abs(step - truth) < Decimal("0.01")
+
+
+async def test_meter_without_profile_is_asked_once(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A meter that refuses the profile: the backfill says why and does not ask again for that gap."""
+    freezer.move_to(START)
+    read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
+    refused = AsyncMock(side_effect=ProfileUnavailableError("the meter did not enter programming mode"))
+    with (
+        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
+        patch("custom_components.landis_gyr_optical.backfill.read_profile", refused),
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await advance(hass, freezer, START + timedelta(seconds=6))
+        await compile_until(hass, START.replace(minute=40), datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+        await advance(hass, freezer, BACK)
+        await advance(hass, freezer, BACK + timedelta(minutes=1))
+    assert refused.await_count == 1
+    diagnostics = entry.runtime_data.backfill.diagnostics()
+    assert "programming mode" in diagnostics["error"]
+
+
+def test_channels_and_clock() -> None:
+    """Energy channels win over demand; the clock offset comes from 0.9.1/0.9.2."""
+    profile = parse_profile(
+        "P.01(2611300015)(00)(15)(3)(1.5.0)(kW)(1.29.0)(kWh)(2.5.0)(kW)\r\n(1)(0.25)(0)\r\n"
+    )
+    assert profile_channel(ObisCode.parse("1.8.0"), profile) == ObisCode.parse("1.29.0")
+    assert profile_channel(ObisCode.parse("2.8.0"), profile) == ObisCode.parse("2.5.0")
+    assert profile_channel(ObisCode.parse("3.8.0"), profile) is None
+    data = replace(
+        _data(make_readout("0.9.1(120500)\r\n0.9.2(261130)\r\n")),
+        read_at=datetime(2026, 11, 30, 12, 0, tzinfo=dt_util.get_default_time_zone()),
+    )
+    assert clock_offset(data) == timedelta(minutes=5)
+    assert clock_offset(_data(make_readout("0.9.1(999999)\r\n0.9.2(261130)\r\n"))) == timedelta(0)
+    assert clock_offset(_data(make_readout("1.8.0(1*kWh)\r\n"))) == timedelta(0)
+
+
+def _data(value: Any) -> Any:
+    from custom_components.landis_gyr_optical.coordinator import MeterData
+
+    return MeterData(value, {}, dt_util.utcnow(), 1.0)
+
+
+async def test_new_entry_imports_the_stored_history(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A new entry (history import on by default) starts with the profile's hours; sums end at zero."""
+    await hass.config.async_set_time_zone(ZONE)
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=METER_SERIAL, data=entry_data(), options={CONF_SCAN_INTERVAL: 60}
+    )
+    entry.add_to_hass(hass)
+    freezer.move_to(START)
+    read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
+    requests: list[datetime | None] = []
+    with (
+        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
+        patch(
+            "custom_components.landis_gyr_optical.backfill.read_profile",
+            side_effect=answered_profile(requests),
+        ),
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await advance(hass, freezer, START + timedelta(seconds=6))
+        await advance(hass, freezer, START + timedelta(seconds=70))
+        await async_wait_recording_done(hass)
+    assert requests == [None]
+    statistic_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_SERIAL}_1-0:1.8.0")
+    assert statistic_id is not None
+    rows = hourly(hass, statistic_id, datetime(2026, 11, 28, tzinfo=UTC), START)
+    # The recording's first interval is 00:00-00:15 Berlin on the 29th (23:00 UTC): from that
+    # hour to 00:00 UTC today, the last whole hour before the first reading (01:40).
+    assert dt_util.utc_from_timestamp(rows[0]["start"]) == datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
+    assert dt_util.utc_from_timestamp(rows[-1]["start"]) == datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+    assert len(rows) == 26
+    assert rows[-1]["sum"] <= 0
+    assert rows[-1]["state"] <= float(total(START))
+    sums = [row["sum"] for row in rows]
+    assert sums == sorted(sums)
+    diagnostics = entry.runtime_data.backfill.diagnostics()
+    assert diagnostics["kind"] == "history"
+    assert diagnostics["totals"]["1-0:1.8.0"]["hours_filled"] == 26
+    # Export is recorded as 2.5.0 (all zero here): its hours are filled with no energy.
+    assert diagnostics["totals"]["1-0:2.8.0"]["energy_filled_kwh"] == 0.0
