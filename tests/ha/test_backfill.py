@@ -8,6 +8,7 @@ recorder is real (SQLite in memory) and compiles the statistics as it would live
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -285,3 +286,136 @@ async def test_new_entry_imports_the_stored_history(
     assert diagnostics["totals"]["1-0:1.8.0"]["hours_filled"] == 26
     # Export is recorded as 2.5.0 (all zero here): its hours are filled with no energy.
     assert diagnostics["totals"]["1-0:2.8.0"]["energy_filled_kwh"] == 0.0
+
+
+async def setup_and_publish(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, read: AsyncMock
+) -> str:
+    """Set the entry up at START, confirm the first total, compile hour 01; return the statistic id."""
+    freezer.move_to(START)
+    with patch("custom_components.landis_gyr_optical.coordinator.read_meter", read):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await advance(hass, freezer, START + timedelta(seconds=6))
+        await advance(hass, freezer, START.replace(minute=59, second=5))
+        await compile_until(hass, START.replace(minute=40), datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+    statistic_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_SERIAL}_1-0:1.8.0")
+    assert statistic_id is not None
+    return statistic_id
+
+
+async def test_restart_after_downtime_is_filled(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """The entry stops at 01:59 and starts again at 09:20: the stored last total anchors the gap."""
+    read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
+    statistic_id = await setup_and_publish(hass, entry, freezer, read)
+    before = entry.runtime_data.backfill
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert before.diagnostics() is None
+    requests: list[datetime | None] = []
+    freezer.move_to(BACK)
+    with (
+        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
+        patch(
+            "custom_components.landis_gyr_optical.backfill.read_profile",
+            side_effect=answered_profile(requests),
+        ),
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        await async_wait_recording_done(hass)
+    assert requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
+    rows = hourly(hass, statistic_id, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), BACK)
+    assert len(rows) == 7
+    assert entry.runtime_data.backfill.diagnostics()["totals"]["1-0:1.8.0"]["coverage"] == 1.0
+
+
+async def test_retries_and_the_hour_boundary(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """No backfill in the first minute of an hour; a silent profile read is retried, then given up."""
+    read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
+    await setup_and_publish(hass, entry, freezer, read)
+    silent = AsyncMock(side_effect=NoAnswerError("no answer from the meter"))
+    with (
+        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
+        patch("custom_components.landis_gyr_optical.backfill.read_profile", silent),
+    ):
+        await advance(hass, freezer, datetime(2026, 11, 30, 9, 0, 20, tzinfo=UTC))
+        assert silent.await_count == 0
+        for minute in range(1, 6):
+            await advance(hass, freezer, datetime(2026, 11, 30, 9, minute, 20, tzinfo=UTC))
+    assert silent.await_count == 3
+    assert "no answer" in entry.runtime_data.backfill.diagnostics()["error"]
+
+
+async def test_gap_without_recorded_anchor_is_given_up(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """When the last live hour never reached the statistics, nothing is guessed (three looks)."""
+    read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
+    freezer.move_to(START)
+    profile = AsyncMock()
+    with (
+        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
+        patch("custom_components.landis_gyr_optical.backfill.read_profile", profile),
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await advance(hass, freezer, START + timedelta(seconds=6))
+        for minute in range(20, 24):
+            await advance(hass, freezer, datetime(2026, 11, 30, 9, minute, 20, tzinfo=UTC))
+    assert profile.await_count == 0
+    assert entry.runtime_data.backfill.diagnostics() is None
+
+
+async def test_sensor_not_registered_and_other_variants(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A total whose sensor was removed is skipped; a mode A meter never reads a profile."""
+    read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
+    statistic_id = await setup_and_publish(hass, entry, freezer, read)
+    registry = er.async_get(hass)
+    registry.async_remove(statistic_id)
+    registry.async_remove(registry.async_get_entity_id("sensor", DOMAIN, f"{METER_SERIAL}_1-0:2.8.0") or "")
+    profile = AsyncMock()
+    with (
+        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
+        patch("custom_components.landis_gyr_optical.backfill.read_profile", profile),
+    ):
+        await advance(hass, freezer, BACK)
+    assert profile.await_count == 0
+    other = MockConfigEntry(domain=DOMAIN, unique_id="other", data=entry_data(protocol="mode_a"))
+    other.add_to_hass(hass)
+    with (
+        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
+        patch("custom_components.landis_gyr_optical.backfill.read_profile", profile),
+    ):
+        assert await hass.config_entries.async_setup(other.entry_id)
+        await advance(hass, freezer, BACK + timedelta(seconds=6))
+    assert not other.runtime_data.backfill.supported
+    assert profile.await_count == 0
+
+
+async def test_unload_cancels_a_running_backfill(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Unloading during a profile read cancels it and closes cleanly."""
+    read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
+    await setup_and_publish(hass, entry, freezer, read)
+    started = asyncio.Event()
+
+    async def endless(*args: object) -> LoadProfile:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never")
+
+    with (
+        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
+        patch("custom_components.landis_gyr_optical.backfill.read_profile", endless),
+    ):
+        freezer.move_to(BACK)
+        async_fire_time_changed(hass, BACK)
+        await asyncio.wait_for(started.wait(), 5)
+        backfill = entry.runtime_data.backfill
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    assert backfill.diagnostics() is None
