@@ -92,7 +92,7 @@ async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, to: datet
     """Move the clock, let the coordinator poll and the recorder record."""
     freezer.move_to(to)
     async_fire_time_changed(hass, to)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     await async_wait_recording_done(hass)
 
 
@@ -160,8 +160,6 @@ async def test_failed_reads_gap_is_filled(
         assert len(anchor) == 1
         read.side_effect = lambda *args, **kwargs: readout(dt_util.utcnow())
         await advance(hass, freezer, BACK)
-        await hass.async_block_till_done()
-        await async_wait_recording_done(hass)
     assert requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
     rows = hourly(hass, statistic_id, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), BACK.replace(minute=0))
     assert [dt_util.utc_from_timestamp(row["start"]).hour for row in rows] == list(range(2, 9))
@@ -322,7 +320,7 @@ async def test_restart_after_downtime_is_filled(
         ),
     ):
         assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
         await async_wait_recording_done(hass)
     assert requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
     rows = hourly(hass, statistic_id, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), BACK)
