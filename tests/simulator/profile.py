@@ -18,6 +18,7 @@ end of the data block is added by the encoder, not written in the file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -173,12 +174,35 @@ def _apply_setting(profile: MeterProfile, key: str, value: str) -> MeterProfile:
             return replace(profile, address_required=parse_bool(value))
         case "wake_up_required":
             return replace(profile, wake_up_required=parse_bool(value))
+        case "programming_mode":
+            return replace(profile, programming_mode=parse_bool(value))
+        case "recording":
+            return replace(profile, programming_mode=True, recording=parse_recording(value))
         case "push_checksum":
             for checksum in get_args(PushChecksum):
                 if value == checksum:
                     return replace(profile, push_checksum=checksum)
             raise ValueError(f"profile {profile.name}: push_checksum must be one of {get_args(PushChecksum)}")
     raise ValueError(f"profile {profile.name}: unknown setting {key!r}")
+
+
+def parse_recording(value: str) -> Recording:
+    """Read ``recording: DAYS [outage FROM-TO]``: a 15-minute profile reaching DAYS back from now.
+
+    ``outage 5-3`` is a power failure from 5 to 3 hours ago. The meter's clock is the
+    machine's local time, so the profile keeps growing while the meter runs.
+    """
+    words = value.split()
+    now = datetime.now()
+    aligned = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    start = aligned - timedelta(days=float(words[0])) + timedelta(minutes=15)
+    outages: tuple[tuple[datetime, datetime], ...] = ()
+    if len(words) == 3 and words[1] == "outage":
+        first, _, last = words[2].partition("-")
+        outages = ((now - timedelta(hours=float(first)), now - timedelta(hours=float(last))),)
+    elif len(words) != 1:
+        raise ValueError(f"recording: expected 'DAYS [outage FROM-TO]', got {value!r}")
+    return Recording(start=start, outages=outages)
 
 
 def parse_bool(value: str) -> bool:
