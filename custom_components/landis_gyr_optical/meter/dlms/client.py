@@ -8,6 +8,7 @@ with GET) in its association and only ever sends GET requests.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 import time
@@ -156,25 +157,33 @@ async def read_dlms_mode_e(
     link = Link(port, LineSettings(INITIAL_BAUD, Framing.SEVEN_E_ONE))
     await link.open()
     try:
-        request = sign_on(address)
-        clock.record(Direction.SENT, request, INITIAL_BAUD)
-        idle = await link.write(request)
-        identification = await _read_identification(link, clock)
-        if not identification.hdlc_capable:
-            raise UnsupportedModeError(f"the meter does not offer mode E (HDLC): /{identification}")
-        baud = min(identification.offered_baud, max_baud)
-        await _sleep_until(max(idle, time.monotonic()) + identification.reaction_time)
-        select = option_select(baud, protocol="2", mode="2")
-        clock.record(Direction.SENT, select, INITIAL_BAUD)
-        sent = await link.write(select)
-        await _sleep_until(sent + 0.005)
-        await link.switch(LineSettings(baud, Framing.EIGHT_N_ONE))
-        clock.record(Direction.LINE, b"", baud, f"switched to {baud} Bd 8N1")
-        await asyncio.sleep(MODE_E_SWITCH_PAUSE)
+        identification, baud = await open_mode_e(link, clock, address=address, max_baud=max_baud)
         registers, raw = await _pull(link, settings, clock)
     finally:
         await link.close()
     return clock.readout(identification.identity, registers, protocol="dlms_mode_e", baud=baud, raw=raw)
+
+
+async def open_mode_e(
+    link: Link, clock: SessionClock, *, address: str = "", max_baud: int = 19200
+) -> tuple[Identification, int]:
+    """Sign on in mode E on an open link and switch it to HDLC; return the identification and rate."""
+    request = sign_on(address)
+    clock.record(Direction.SENT, request, INITIAL_BAUD)
+    idle = await link.write(request)
+    identification = await _read_identification(link, clock)
+    if not identification.hdlc_capable:
+        raise UnsupportedModeError(f"the meter does not offer mode E (HDLC): /{identification}")
+    baud = min(identification.offered_baud, max_baud)
+    await _sleep_until(max(idle, time.monotonic()) + identification.reaction_time)
+    select = option_select(baud, protocol="2", mode="2")
+    clock.record(Direction.SENT, select, INITIAL_BAUD)
+    sent = await link.write(select)
+    await _sleep_until(sent + 0.005)
+    await link.switch(LineSettings(baud, Framing.EIGHT_N_ONE))
+    clock.record(Direction.LINE, b"", baud, f"switched to {baud} Bd 8N1")
+    await asyncio.sleep(MODE_E_SWITCH_PAUSE)
+    return identification, baud
 
 
 async def read_dlms_hdlc(
@@ -212,10 +221,11 @@ async def _read_identification(link: Link, clock: SessionClock) -> Identificatio
     return Identification.parse(line)
 
 
-class _HdlcChannel:
+class HdlcChannel:
     """One HDLC connection: sequence numbers, request/answer with the meter."""
 
     def __init__(self, link: Link, settings: PullSettings, clock: SessionClock) -> None:
+        """Prepare the channel on an open link; ``SNRM`` connects."""
         self.link = link
         self.settings = settings
         self.clock = clock
@@ -226,15 +236,18 @@ class _HdlcChannel:
         self._receive_sequence = 0
 
     def frame(self, control: int, info: bytes = b"") -> Frame:
+        """Return a frame from the client to the server."""
         return Frame(self.settings.server, self.settings.client, control, info)
 
     async def exchange(self, frame: Frame) -> Frame:
+        """Send a frame and return the meter's answer."""
         data = frame.encode()
         self.clock.record(Direction.SENT, data, self.link.line.baud, frame.kind.value)
         await self.link.write(data)
         return await self.receive()
 
     async def receive(self) -> Frame:
+        """Return the next frame addressed to the client."""
         deadline = time.monotonic() + self.settings.frame_timeout
         while not self._pending:
             remaining = deadline - time.monotonic()
@@ -270,8 +283,11 @@ class _HdlcChannel:
             answer = await self.exchange(self.frame(control_rr(self._receive_sequence)))
 
 
-async def _pull(link: Link, settings: PullSettings, clock: SessionClock) -> tuple[list[Register], bytes]:
-    channel = _HdlcChannel(link, settings, clock)
+async def associated[T](
+    link: Link, settings: PullSettings, clock: SessionClock, job: Callable[[HdlcChannel], Awaitable[T]]
+) -> tuple[T, bytes]:
+    """Connect (SNRM), associate (AARQ), run ``job`` on the channel, always disconnect (DISC)."""
+    channel = HdlcChannel(link, settings, clock)
     answer = await channel.exchange(channel.frame(SNRM))
     if answer.kind is not FrameKind.UA:
         raise DlmsError(f"the meter answered SNRM with {answer.kind.value}")
@@ -283,12 +299,22 @@ async def _pull(link: Link, settings: PullSettings, clock: SessionClock) -> tupl
                 f"the meter refused the association (diagnostic {response.diagnostic}); "
                 "a password or another client address may be needed"
             )
+        result = await job(channel)
+        clock.mark("read")
+    finally:
+        with contextlib.suppress(NoAnswerError):
+            await channel.exchange(channel.frame(DISC))
+    return result, bytes(channel.raw)
+
+
+async def _pull(link: Link, settings: PullSettings, clock: SessionClock) -> tuple[list[Register], bytes]:
+    async def read_all(channel: HdlcChannel) -> PullResult:
         result = PullResult()
         for read in settings.reads:
             try:
-                value = await _get(channel, AttributeReference(read.class_id, read.obis, 2))
+                value = await get(channel, AttributeReference(read.class_id, read.obis, 2))
                 scaling = (
-                    scaling_from_data(await _get(channel, AttributeReference(read.class_id, read.obis, 3)))
+                    scaling_from_data(await get(channel, AttributeReference(read.class_id, read.obis, 3)))
                     if read.scaled
                     else None
                 )
@@ -296,18 +322,18 @@ async def _pull(link: Link, settings: PullSettings, clock: SessionClock) -> tupl
                 result.missing.append(read.obis)
                 continue
             result.add(read, value, scaling)
-        clock.mark("read")
-    finally:
-        with contextlib.suppress(NoAnswerError):
-            await channel.exchange(channel.frame(DISC))
+        return result
+
+    result, raw = await associated(link, settings, clock, read_all)
     registers = result.finish()
     if not registers:
         raise DlmsError("the meter answered none of the standard registers")
-    return registers, bytes(channel.raw)
+    return registers, raw
 
 
-async def _get(channel: _HdlcChannel, reference: AttributeReference) -> Data:
-    response = GetResponse.decode(await channel.request(encode_get_request(reference)))
+async def get(channel: HdlcChannel, reference: AttributeReference, request: bytes | None = None) -> Data:
+    """GET one attribute (``request``: a GET.request of it with selective access); join GET blocks."""
+    response = GetResponse.decode(await channel.request(request or encode_get_request(reference)))
     if response.block_number is None:
         if response.data is None:
             raise AccessError(reference.obis, response.result)
