@@ -1,4 +1,4 @@
-"""The CLI's ``profile`` command: read the meter's load profile in programming mode.
+"""The CLI's ``profile`` command: read the meter's load profile (IEC programming mode or DLMS).
 
 Contract (scripts rely on it): ``profile --json`` prints exactly one JSON object,
 ``{"meter": {...}, "profile": [{"end": "2026-11-30T00:15:00", "period": 900, "status": "00",
@@ -6,6 +6,8 @@ Contract (scripts rely on it): ``profile --json`` prints exactly one JSON object
 interval, its end in the meter's clock (no zone), the period in seconds, only intervals
 wholly inside ``--from``/``--to``. A meter that refuses programming mode or keeps no
 profile fails with ``{"error": {...}}`` and exit code 4, like every other format error.
+IEC meters are read in read-only programming mode (``P.01``), DLMS meters (``dlms_mode_e``,
+``dlms_hdlc``) as Profile Generic ``1-0:99.1.0.255`` by range; values keep the meter's unit.
 """
 
 from __future__ import annotations
@@ -16,15 +18,24 @@ from datetime import datetime
 import json
 from typing import TextIO
 
+from .meter.dlms.client import PullSettings
+from .meter.dlms.hdlc import HdlcAddress
+from .meter.dlms.profile_client import read_dlms_profile
 from .meter.errors import MeterError, NoAnswerError
 from .meter.iec62056_21.messages import BAUD_MODE_C
 from .meter.iec62056_21.profile_client import read_profile
 from .meter.iec62056_21.programming import ProfileRequest, ReadCommand
 from .meter.iec62056_21.session import Protocol, SessionSettings
 from .meter.load_profile import LoadProfile
+from .meter.variants import Variant
 
-PROFILE_PROTOCOLS = (Protocol.AUTO.value, Protocol.MODE_C.value)
-"""Variants whose load profile can be read: IEC 62056-21 mode C programming mode."""
+PROFILE_PROTOCOLS = (
+    Protocol.AUTO.value,
+    Protocol.MODE_C.value,
+    Variant.DLMS_MODE_E.value,
+    Variant.DLMS_HDLC.value,
+)
+"""Variants whose load profile can be read: IEC 62056-21 mode C programming mode, DLMS pull."""
 
 
 def meter_time(value: str) -> datetime:
@@ -63,7 +74,10 @@ def add_profile_parser(
         help="highest rate to negotiate",
     )
     profile.add_argument("--address", type=address, default="", help="device address for the sign-on")  # type: ignore[arg-type]
-    profile.add_argument("--password", default=None, help="answer the meter's P0 prompt with this password")
+    profile.add_argument(
+        "--password", default=None, help="IEC: answer the meter's P0 prompt with it; DLMS: low-level password"
+    )
+    profile.add_argument("--slave", type=int, default=1, help="DLMS server address (default 1)")
     profile.add_argument(
         "--command",
         dest="read_command",
@@ -81,7 +95,7 @@ def add_profile_parser(
     profile.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def profile_json(profile: LoadProfile) -> dict[str, object]:
+def profile_json(profile: LoadProfile, protocol: str = Protocol.MODE_C.value) -> dict[str, object]:
     """Return the ``profile --json`` object."""
     from .cli import json_value  # noqa: PLC0415 - cli imports this module
 
@@ -91,7 +105,7 @@ def profile_json(profile: LoadProfile) -> dict[str, object]:
             "manufacturer": None if identity is None else identity.manufacturer,
             "flag_id": None if identity is None else identity.flag_id,
             "identification": None if identity is None else identity.identification,
-            "protocol": Protocol.MODE_C.value,
+            "protocol": protocol,
             "baud": profile.baud,
         },
         "profile": [
@@ -110,6 +124,20 @@ def profile_json(profile: LoadProfile) -> dict[str, object]:
 
 
 async def _read(args: argparse.Namespace) -> LoadProfile:
+    if args.protocol in (Variant.DLMS_MODE_E.value, Variant.DLMS_HDLC.value):
+        pull = PullSettings(
+            server=HdlcAddress(args.slave), password=args.password.encode() if args.password else None
+        )
+        async with asyncio.timeout(args.timeout):
+            return await read_dlms_profile(
+                args.port,
+                mode_e=args.protocol == Variant.DLMS_MODE_E.value,
+                address=args.address,
+                max_baud=args.baud_max,
+                settings=pull,
+                start=args.start,
+                end=args.end,
+            )
     settings = SessionSettings(
         protocol=Protocol(args.protocol),
         address=args.address,
@@ -140,7 +168,8 @@ def run_profile(args: argparse.Namespace, out: TextIO, errout: TextIO) -> int:
     except MeterError as err:
         return _fail(err, args.json, out, errout)
     if args.json:
-        print(json.dumps(profile_json(profile)), file=out)
+        protocol = Protocol.MODE_C.value if args.protocol == Protocol.AUTO.value else args.protocol
+        print(json.dumps(profile_json(profile, protocol)), file=out)
         return EXIT_OK
     identity = profile.identity
     print(f"Meter:    {identity.identification if identity else '-'} at {profile.baud} Bd", file=out)

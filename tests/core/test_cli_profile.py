@@ -11,6 +11,7 @@ import pytest
 from custom_components.landis_gyr_optical.meter.iec62056_21.profile import parse_profile
 from tests.core.test_cli import run_cli
 from tests.simulator import PtyMeter, quick_profile
+from tests.simulator.dlms_profile import ProfilePullMeter
 from tests.simulator.recording import Recording
 
 NOW = datetime(2026, 11, 30, 6, 0)
@@ -110,7 +111,7 @@ async def test_timeout_and_port_errors() -> None:
         ["--from", "yesterday"],
         ["--from", "2026-11-30T00:00+01:00"],
         ["--from", "2026-11-30T03:00", "--to", "2026-11-30T00:00"],
-        ["--protocol", "dlms_hdlc"],
+        ["--protocol", "sml"],
     ],
 )
 async def test_usage_errors(arguments: list[str]) -> None:
@@ -130,3 +131,35 @@ def test_json_matches_the_parser() -> None:
     )
     assert replace(RECORDING, outages=()).energy(datetime(2026, 11, 30, 1, 15)) > 0
     assert RECORDING.energy(datetime(2026, 11, 30, 1, 15)) == 0
+
+
+async def test_dlms_profile_json_contract() -> None:
+    """The same contract for a DLMS meter (mode E): demand in the meter's unit (W)."""
+    async with ProfilePullMeter(RECORDING) as meter:
+        code, out, err = await run_cli(
+            "profile", "--port", meter.port, "--protocol", "dlms_mode_e", "--from", "2026-11-30T00:00",
+            "--to", "2026-11-30T03:00", "--json",
+        )  # fmt: skip
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["meter"]["protocol"] == "dlms_mode_e"
+    assert document["meter"]["baud"] == 9600
+    intervals = document["profile"]
+    assert [interval["end"] for interval in intervals] == [
+        "2026-11-30T00:15:00", "2026-11-30T00:30:00", "2026-11-30T00:45:00", "2026-11-30T01:00:00",
+        "2026-11-30T02:30:00", "2026-11-30T02:45:00", "2026-11-30T03:00:00",
+    ]  # fmt: skip
+    assert intervals[0]["period"] == 900
+    assert intervals[0]["status"] == "00"
+    watts = RECORDING.power(datetime(2026, 11, 30, 0, 15)) * 1000
+    assert intervals[0]["values"]["1-0:1.5.0"] == {"value": int(watts), "unit": "W"}
+
+
+async def test_dlms_meter_without_profile_exits_4() -> None:
+    """A DLMS meter without Profile Generic: exit 4 and the error object."""
+    async with ProfilePullMeter(None, mode_e=False) as meter:
+        code, out, _ = await run_cli(
+            "profile", "--port", meter.port, "--protocol", "dlms_hdlc", "--json", "--slave", "1"
+        )
+    assert code == 4
+    assert json.loads(out)["error"]["key"] == "profile_unavailable"
