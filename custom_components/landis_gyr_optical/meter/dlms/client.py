@@ -49,6 +49,7 @@ from .hdlc import (
     LLC_REQUEST,
     SNRM,
     ApduReader,
+    BlockTransferError,
     Frame,
     FrameKind,
     FrameReader,
@@ -124,6 +125,11 @@ async def read_dlms_push(
             return _push_readout(push, link.line.baud, bytes(raw), clock)
     if last_error is not None:
         raise last_error
+    if reader.incomplete_transfer is not None:
+        # A push whose block transfer never ended is no readout: its values are cut off.
+        raise BlockTransferError(
+            f"no complete DLMS push within {timeout:.0f} s: {reader.incomplete_transfer}"
+        )
     raise NoAnswerError(f"no DLMS push within {timeout:.0f} s on {link.port}")
 
 

@@ -422,6 +422,14 @@ class BlockAssembler:
         self.reset()
         return whole
 
+    @property
+    def incomplete(self) -> str | None:
+        """What a transfer that started but has not ended holds, ``None`` when none is open."""
+        if not self._parts:
+            return None
+        blocks = self._next - 1
+        return f"general-block-transfer stopped after block {blocks} ({self._size} bytes), its last block never came"
+
     def reset(self) -> None:
         """Drop a partial transfer and wait for block 1."""
         self._parts = []
@@ -438,6 +446,11 @@ class ApduReader:
         self._segments = SegmentAssembler()
         self._blocks = BlockAssembler()
         self.frame_count = 0
+
+    @property
+    def incomplete_transfer(self) -> str | None:
+        """Why bytes fed so far gave no APDU yet, when a block transfer is left open."""
+        return self._blocks.incomplete
 
     def feed(self, data: bytes) -> list[bytes | Rejected]:
         """Add bytes; return the APDUs (and rejects) they complete."""

@@ -10,25 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..errors import ChecksumError, ProtocolError
+from ..mbus.frames import BadFrame, LongFrameReader, MbusChecksumError, MbusError, build_long_frame
 from .hdlc import Rejected
 
-START: Final = 0x68
-STOP: Final = 0x16
-_HEADER: Final = 4
-"""``68 L L 68``."""
 _TRANSPORT_HEADER: Final = 5
 """C, A, CI, STSAP, DTSAP: the bytes of a long frame before its segment."""
 _FINAL: Final = 0x10
 _SEQUENCE: Final = 0x0F
-
-
-class MbusError(ProtocolError):
-    """Bytes on an M-Bus line that are not the frames or segments the push needs."""
-
-
-class MbusChecksumError(ChecksumError):
-    """An M-Bus long frame whose check sum is wrong."""
 
 
 class MbusApduReader:
@@ -36,41 +24,21 @@ class MbusApduReader:
 
     def __init__(self) -> None:
         """Start with empty buffers."""
-        self._buffer = bytearray()
+        self._frames = LongFrameReader(min_body=_TRANSPORT_HEADER)
         self._segments: list[bytes] = []
 
     def feed(self, data: bytes) -> list[bytes | Rejected]:
         """Add bytes; return the APDUs (and rejects) they complete."""
-        self._buffer += data
         out: list[bytes | Rejected] = []
-        while True:
-            start = self._buffer.find(START)
-            if start < 0:
-                self._buffer.clear()
-                return out
-            del self._buffer[:start]
-            if len(self._buffer) < _HEADER:
-                return out
-            length = self._buffer[1]
-            if self._buffer[2] != length or self._buffer[3] != START or length < _TRANSPORT_HEADER:
-                del self._buffer[0]
-                continue
-            total = _HEADER + length + 2
-            if len(self._buffer) < total:
-                return out
-            frame = bytes(self._buffer[:total])
-            if frame[-1] != STOP:
-                del self._buffer[0]
-                continue
-            del self._buffer[:total]
-            body = frame[_HEADER : _HEADER + length]
-            if sum(body) & 0xFF != frame[-2]:
+        for body in self._frames.feed(data):
+            if isinstance(body, BadFrame):
                 self._segments.clear()
-                out.append(Rejected(MbusChecksumError("M-Bus long frame with a wrong check sum"), frame))
+                out.append(Rejected(body.error, body.frame))
                 continue
             event = self._segment(body)
             if event is not None:
                 out.append(event)
+        return out
 
     def _segment(self, body: bytes) -> bytes | Rejected | None:
         ci = body[2]
@@ -90,8 +58,7 @@ class MbusApduReader:
 
 def long_frame(segment: bytes, ci: int, *, control: int = 0x53, address: int = 0xFF) -> bytes:
     """Wrap one segment in a long frame (the meter side: the simulator and tests)."""
-    body = bytes([control, address, ci, 0x01, 0x67]) + segment
-    return bytes([START, len(body), len(body), START]) + body + bytes([sum(body) & 0xFF, STOP])
+    return build_long_frame(bytes([control, address, ci, 0x01, 0x67]) + segment)
 
 
 __all__ = ["MbusApduReader", "MbusChecksumError", "MbusError", "long_frame"]
