@@ -133,13 +133,11 @@ def heat_registers(telegram: Telegram) -> tuple[Register, ...]:
         # A tariff names the value group E only where the meter gives several of one kind.
         tariff = record.tariff if tariffs[_kind(record)] > 1 else 0
         add(_code(*code, record, tariff), raw, (value,), record.storage)
-    registers.extend(_maximum_temperatures(records, stamps, seen))
+    registers.extend(_maximum_temperatures(records, stamps))
     return tuple(registers)
 
 
-def _maximum_temperatures(
-    records: tuple[Record, ...], stamps: dict[int, datetime], seen: set[ObisCode]
-) -> list[Register]:
+def _maximum_temperatures(records: tuple[Record, ...], stamps: dict[int, datetime]) -> list[Register]:
     """``9.4``: the maximum flow and return temperatures of each storage number, in one register."""
     pairs: dict[tuple[int, int], dict[Quantity, tuple[Decimal, bytes]]] = {}
     for record in records:
@@ -153,8 +151,6 @@ def _maximum_temperatures(
     out: list[Register] = []
     for (storage, subunit), pair in pairs.items():
         obis = ObisCode(HEAT, subunit, "9", "4", "0", storage or None)
-        if obis in seen:
-            continue
         values = tuple(
             Value(pair[quantity][0], "°C") if quantity in pair else Value(None) for quantity in _TEMPERATURES
         )

@@ -1,0 +1,1 @@
+"""Tests of the wired M-Bus family (EN 13757)."""
