@@ -19,10 +19,14 @@ from custom_components.landis_gyr_optical.meter.dlms.hdlc import (
 )
 from custom_components.landis_gyr_optical.meter.dlms.notification import DataNotification, decode_push
 from custom_components.landis_gyr_optical.meter.errors import MeterError
+from custom_components.landis_gyr_optical.meter.mbus.frames import LongFrameReader, long_frame_body
+from custom_components.landis_gyr_optical.meter.mbus.records import decode_body
+from custom_components.landis_gyr_optical.meter.mbus.registers import heat_registers
 from custom_components.landis_gyr_optical.meter.sml.frames import SmlFrame, SmlStreamReader, encode_frame
 from custom_components.landis_gyr_optical.meter.sml.messages import decode_file, decode_node
 from tests.simulator.dlms import push_apdu
 from tests.simulator.sml import lgz_messages
+from tests.vectors import own_vector
 
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 KEY = bytes(range(16))
@@ -32,6 +36,9 @@ PUSH = b"".join(
     for block in split_blocks(push_apdu(), 60)
 )
 SML = encode_frame(lgz_messages())
+MBUS_HEAT = long_frame_body(
+    bytes.fromhex(own_vector("mbus_heat_lug_ultraheat_t230_libmbus.hex").decode("ascii").strip())
+)
 
 
 def mutate(data: bytes, flips: list[tuple[int, int]]) -> bytes:
@@ -136,3 +143,23 @@ def test_sml_mutated(changes: list[tuple[int, int]], chunk: int) -> None:
     payload = mutate(lgz_messages(), changes)
     with contextlib.suppress(MeterError):
         decode_file(payload)
+
+
+def _mbus_heat(body: bytes) -> None:
+    with contextlib.suppress(MeterError):
+        heat_registers(decode_body(body))
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_mbus_random(data: bytes) -> None:
+    for body in LongFrameReader().feed(data):
+        if isinstance(body, bytes):
+            _mbus_heat(body)
+    _mbus_heat(b"\x08\x01\x72" + data)
+
+
+@FUZZ
+@given(flips)
+def test_mbus_heat_mutated(changes: list[tuple[int, int]]) -> None:
+    _mbus_heat(mutate(MBUS_HEAT, changes))
