@@ -27,7 +27,7 @@ import sys
 from typing import TextIO
 
 from .cli_profile import add_profile_parser, run_profile
-from .meter.eredes_han.client import probe_eredes
+from .meter.eredes_han.client import BAUDS as HAN_BAUDS, probe_eredes
 from .meter.errors import MeterError, NoAnswerError, PortError, ProtocolError
 from .meter.iec62056_21.client import read_meter
 from .meter.iec62056_21.messages import BAUD_MODE_C, MAX_ADDRESS_LENGTH
@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
         choices=[Framing.EIGHT_N_ONE.value, Framing.EIGHT_N_TWO.value],
         default=None,
         help="HAN line framing (detected when left out)",
+    )
+    read.add_argument(
+        "--baud", type=int, choices=HAN_BAUDS, default=None, help="HAN line rate (default 9600)"
     )
     read.add_argument("--json", action="store_true", help="print one JSON object")
     read.add_argument("--trace", action="store_true", help="print the wire trace to stderr")
@@ -212,7 +215,7 @@ async def _read(args: argparse.Namespace) -> Readout:
             return await read_meter(args.port, settings, retries=max(args.retries, 0))
         config = _config(args)
         if config.variant is Variant.EREDES_HAN and args.framing is None:
-            return (await probe_eredes(args.port, config.han_settings()))[1]
+            return (await probe_eredes(args.port, config.han_settings())).readout
         return await MeterReader(args.port, config, retries=max(args.retries, 0)).read_once()
 
 
@@ -223,7 +226,7 @@ def _config(args: argparse.Namespace, variant: Variant | None = None) -> MeterCo
         address=args.address,
         max_baud=args.baud_max,
         wake_up=args.wake_up,
-        fixed_baud=args.remote_baud,
+        fixed_baud=args.baud if variant is Variant.EREDES_HAN else args.remote_baud,
         software_parity=args.software_parity,
         key=args.key,
         authentication_key=args.auth_key,

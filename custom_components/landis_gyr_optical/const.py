@@ -25,6 +25,8 @@ CONF_AUTHENTICATION_KEY: Final = "authentication_key"
 CONF_PASSWORD: Final = "password"  # noqa: S105  # the option's name, not a secret
 CONF_SLAVE: Final = "slave"
 CONF_IMPORT_HISTORY: Final = "import_history"
+CONF_HAN_MAP: Final = "han_map"
+"""What reads of a HAN meter learned (refused and absent registers, phases)."""
 
 MANUAL_PORT: Final = "manual"
 """Port-list choice that leads to the free-text port step."""

@@ -41,7 +41,7 @@ from .const import (
     SAVE_DELAY,
     STORAGE_VERSION,
 )
-from .entry_data import config_from_entry
+from .entry_data import config_from_entry, with_han_map
 from .meter.eredes_han.client import RegisterNotEnabledError
 from .meter.eredes_han.registers import BY_ADDRESS
 from .meter.errors import ChecksumError, MeterError, PortError
@@ -233,9 +233,6 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
             return self.data
         async with self._read_lock:
             han = self.reader.han
-            if han is not None and self._access_issue_raised():
-                # Ask again for what was refused: the repair issue clears once E-Redes enabled it.
-                han.denied.clear()
             started = time.monotonic()
             try:
                 readout = await self.reader.poll()
@@ -246,6 +243,9 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
                 raise await self._failed(err) from err
             if han is not None:
                 self._sync_access_issue([BY_ADDRESS[address].label for address in sorted(han.denied)])
+                # What this poll learned goes with the entry: a restart starts from it.
+                if (stored := with_han_map(self.config_entry.data, han.learned)) is not None:
+                    self.hass.config_entries.async_update_entry(self.config_entry, data=stored)
             data = self._accepted(readout, time.monotonic() - started)
             self.backfill.async_note_read(data)
             self.update_interval = self._next_interval(data.duration)
@@ -258,9 +258,6 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
             return interval
         soon = max(MIN_SCAN_INTERVAL, math.ceil(duration + CONFIRM_PAUSE))
         return min(interval, timedelta(seconds=soon))
-
-    def _access_issue_raised(self) -> bool:
-        return ir.async_get(self.hass).async_get_issue(DOMAIN, self.access_issue_id) is not None
 
     def _sync_access_issue(self, refused: list[str]) -> None:
         """Raise (or clear) the issue naming the HAN registers the meter refuses."""

@@ -14,7 +14,13 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .meter.dlms.ciphering import DecryptionError
-from .meter.eredes_han.client import probe_eredes
+from .meter.eredes_han.client import (
+    BAUDS as HAN_BAUDS,
+    FRAMINGS as HAN_FRAMINGS,
+    HanFound,
+    probe_eredes,
+    read_time_limit,
+)
 from .meter.errors import MeterError, NoAnswerError, PortError
 from .meter.iec62056_21.client import read_meter
 from .meter.iec62056_21.messages import INITIAL_BAUD, MAX_REACTION_TIME
@@ -28,7 +34,7 @@ READ_RETRIES = 2
 DETECT_LISTEN_TIME = DEFAULT_LISTEN_TIME
 """Seconds detection listens for a mode D or P1 push."""
 NON_IEC_READ_LIMIT = 120.0
-"""Ceiling of a test read of a DLMS, SML or HAN meter (a push may take 30 s to come)."""
+"""Ceiling of a test read of a DLMS or SML meter (a push may take 30 s to come)."""
 KEY_REQUIRED = "key_required"
 """Form error: detection found an encrypted push and no key was given yet."""
 STEP_OF_ERROR = {
@@ -87,13 +93,28 @@ def minimum_interval(entry: ConfigEntry, max_baud: int) -> int:
     return max(MIN_SCAN_INTERVAL, math.ceil(duration))
 
 
+def han_time_limit(config: MeterConfig) -> float:
+    """Ceiling of a HAN test read: every line setting tried, then a read that learns the map.
+
+    It follows the number of requests such a read can need, so a meter whose access profile
+    refuses part of the map (a request per refused register) cannot make it expire.
+    """
+    return read_time_limit(config.han_settings(), framings=len(HAN_FRAMINGS), bauds=len(HAN_BAUDS))
+
+
 def time_limit(port: str, config: MeterConfig, *, detect: bool) -> float:
     """Return the ceiling of one test read (or of the whole detection)."""
     if detect:
         attempts = len(variants(port)) + ATTEMPTS_BEYOND_IEC
-        return read_timeout(config.session_settings(), attempts=attempts) + NON_IEC_READ_LIMIT
+        return (
+            read_timeout(config.session_settings(), attempts=attempts)
+            + NON_IEC_READ_LIMIT
+            + han_time_limit(replace(config, variant=Variant.EREDES_HAN))
+        )
     if config.variant.iec:
         return read_timeout(config.session_settings(), attempts=READ_RETRIES + 1)
+    if config.variant is Variant.EREDES_HAN:
+        return han_time_limit(config)
     return NON_IEC_READ_LIMIT
 
 
@@ -124,6 +145,13 @@ def error_of(report: ProbeReport) -> MeterError:
     return NoAnswerError(report.summary)
 
 
+def han_config(config: MeterConfig, found: HanFound) -> MeterConfig:
+    """Return the HAN configuration with the line that answered and what the read learned."""
+    return replace(
+        config, framing=found.settings.framing, fixed_baud=found.settings.baud, han_map=found.learned
+    )
+
+
 def variant_step(protocol: str) -> str | None:
     """Return the step that asks what a variant needs besides the protocol, if any."""
     if protocol == Variant.DLMS_PUSH:
@@ -150,8 +178,8 @@ async def read_for_flow(port: str, config: MeterConfig, detecting: bool) -> Foun
             found = replace(found, max_baud=config.max_baud, address=found.address or config.address)
         return FoundMeter(report.readout, found, report.summary)
     if config.variant is Variant.EREDES_HAN:
-        settings, readout = await probe_eredes(port, config.han_settings())
-        return FoundMeter(readout, replace(config, framing=settings.framing))
+        han = await probe_eredes(port, config.han_settings(), known=config.han_map)
+        return FoundMeter(han.readout, han_config(config, han))
     if not config.variant.iec:
         config = replace(config, framing=Framing.EIGHT_N_ONE)
     readout = await MeterReader(port, config, read_iec=read_meter, retries=READ_RETRIES).read_once()

@@ -1,7 +1,8 @@
 """What a config entry stores about a meter, both ways: from a ``MeterConfig`` and back to one.
 
-The entry keeps the IEC fields always and a variant's own fields (keys, password, slave id)
-only when the variant has them; entries stored by earlier versions keep loading.
+The entry keeps the IEC fields always and a variant's own fields (keys, password, slave id,
+what reads of a HAN meter learned) only when the variant has them; entries stored by earlier
+versions keep loading.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .const import (
     CONF_AUTHENTICATION_KEY,
     CONF_FIXED_BAUD,
     CONF_FRAMING,
+    CONF_HAN_MAP,
     CONF_KEY,
     CONF_MAX_BAUD,
     CONF_PASSWORD,
@@ -27,7 +29,9 @@ from .const import (
     CONF_USB_ID,
     CONF_WAKE_UP,
     DEFAULT_MAX_BAUD,
+    LOGGER,
 )
+from .meter.eredes_han.learned import HanMap
 from .meter.line import Framing
 from .meter.link import can_switch_rate
 from .meter.variants import DLMS_PULL_VARIANTS, MeterConfig, Variant
@@ -50,7 +54,27 @@ def config_from_entry(entry: ConfigEntry) -> MeterConfig:
         authentication_key=_key(data.get(CONF_AUTHENTICATION_KEY)),
         password=password.encode() if password else None,
         slave=int(data.get(CONF_SLAVE, 1)),
+        han_map=_han_map(data.get(CONF_HAN_MAP)),
     )
+
+
+def _han_map(stored: Any) -> HanMap | None:
+    """Return the stored map of a HAN meter; a damaged one is dropped (the next read learns it again)."""
+    if stored is None:
+        return None
+    try:
+        return HanMap.from_dict(stored)
+    except (TypeError, ValueError) as err:
+        LOGGER.warning("Ignoring the stored HAN register map (%s); the next read learns it again", err)
+        return None
+
+
+def with_han_map(data: Mapping[str, Any], learned: HanMap) -> dict[str, Any] | None:
+    """Return the entry's data with ``learned`` stored, or ``None`` when it holds that already."""
+    stored = learned.as_dict()
+    if data.get(CONF_HAN_MAP) == stored:
+        return None
+    return {**data, CONF_HAN_MAP: stored}
 
 
 def _key(text: str | None) -> bytes | None:
@@ -79,6 +103,8 @@ def entry_data(port: str, config: MeterConfig, head: str | None) -> dict[str, An
         data[CONF_PASSWORD] = config.password.decode() if config.password else None
     if config.variant in DLMS_PULL_VARIANTS or config.variant is Variant.EREDES_HAN:
         data[CONF_SLAVE] = config.slave
+    if config.variant is Variant.EREDES_HAN and config.han_map is not None:
+        data[CONF_HAN_MAP] = config.han_map.as_dict()
     return data
 
 

@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.landis_gyr_optical.const import (
     CONF_ADVANCED,
     CONF_AUTHENTICATION_KEY,
+    CONF_HAN_MAP,
     CONF_KEY,
     CONF_MAX_POWER_KW,
     CONF_PASSWORD,
@@ -46,7 +47,14 @@ from tests.simulator.dlms import (
     single_push_frame,
     standard_objects,
 )
-from tests.simulator.eredes import PtyHanMeter, all_registers, single_phase_profile, three_phase_profile
+from tests.simulator.eredes import (
+    PARTLY_REFUSED,
+    PtyHanMeter,
+    all_registers,
+    partly_refused_profile,
+    single_phase_profile,
+    three_phase_profile,
+)
 from tests.simulator.sml import sml_push_frames
 from tests.vectors import own_vector
 
@@ -409,6 +417,63 @@ async def test_eredes_flow_and_entities(hass: HomeAssistant, profile: Any, three
         await _unload_closes(hass, entry, meter.port)
 
 
+async def test_eredes_map_learned_in_the_flow_is_kept_with_the_entry(
+    hass: HomeAssistant, issue_registry: ir.IssueRegistry
+) -> None:
+    """A third of the map refused: the flow's read learns it, no poll (nor a restart) learns it again."""
+    async with PtyHanMeter(partly_refused_profile()) as meter:
+        result = await _start(hass, meter.port)
+        result = await _submit(hass, result, _protocol("eredes_han"))
+        before = len(meter.requests)
+        result = await _submit(hass, result, {CONF_SLAVE: 1})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        stored = {"three_phase": True, "denied": sorted(PARTLY_REFUSED), "absent": []}
+        assert result["data"][CONF_HAN_MAP] == stored
+        assert result["data"]["fixed_baud"] == 9600
+        entry = result["result"]
+        await hass.async_block_till_done()
+        # The flow's read learned the map (39 requests); the set-up's first poll asks only for
+        # the 7 blocks around what is refused.
+        assert len(meter.requests) - before == 39 + 7
+        assert [r.quantity for r in meter.requests[-7:]] == [2, 6, 1, 14, 7, 7, 2]
+        assert entry.runtime_data.reader.han.requests == 7
+        assert _state(hass, entry, HAN_SERIAL, "1-0:52.7.0").state == "231.5"
+        issue = issue_registry.async_get_issue(DOMAIN, f"register_not_enabled_{entry.entry_id}")
+        assert (
+            issue is not None and "reactive energy QI (0x0018)" in issue.translation_placeholders["registers"]
+        )
+        # A reload (a restart) starts from the stored map as well.
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.reader.han.requests == 7
+        # The meter loses another register: the poll learns it and the entry keeps it.
+        meter.profile = three_phase_profile(denied=PARTLY_REFUSED | {0x007F})
+        await entry.runtime_data.async_refresh()
+        assert entry.data[CONF_HAN_MAP]["denied"] == sorted(PARTLY_REFUSED | {0x007F})
+        await _unload_closes(hass, entry, meter.port)
+
+
+async def test_eredes_damaged_stored_map_is_learned_again(hass: HomeAssistant) -> None:
+    async with PtyHanMeter(single_phase_profile()) as meter:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="E-Redes meter",
+            unique_id=HAN_SERIAL,
+            data={
+                CONF_PORT: meter.port,
+                CONF_PROTOCOL: "eredes_han",
+                "framing": "8N1",
+                CONF_SLAVE: 1,
+                CONF_HAN_MAP: {"denied": ["0x16"]},
+            },
+            options={CONF_SCAN_INTERVAL: 30, CONF_MAX_POWER_KW: 60.0},
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        assert entry.data[CONF_HAN_MAP] == {"three_phase": False, "denied": [], "absent": [0x006E]}
+        await _unload_closes(hass, entry, meter.port)
+
+
 async def test_eredes_detected(hass: HomeAssistant) -> None:
     """Detection reaches the HAN attempt after the optical variants stayed silent."""
     async with PtyHanMeter(single_phase_profile()) as meter:
@@ -453,6 +518,11 @@ async def test_eredes_refused_registers_raise_repair_issue(
         assert issue is not None and issue.translation_placeholders["registers"] == "voltage L2 (0x006E)"
         assert coordinator.last_update_success
         meter.profile = three_phase_profile()
+        # Refused registers are asked for again every RECHECK_POLLS polls, not every poll.
+        await coordinator.async_refresh()
+        assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+        assert coordinator.reader.han is not None
+        coordinator.reader.han.recheck()
         await coordinator.async_refresh()
         assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
         await hass.config_entries.async_remove(entry.entry_id)

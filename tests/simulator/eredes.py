@@ -153,6 +153,18 @@ def single_phase_profile(**options: object) -> HanProfile:
     return replace(HanProfile(values=values, three_phase=False), **options)  # type: ignore[arg-type]
 
 
+PARTLY_REFUSED: frozenset[int] = frozenset(
+    [*range(0x000C, 0x0012), *range(0x0018, 0x001C), *range(0x001C, 0x0022), *range(0x0073, 0x0079)]
+)
+"""A third of a three-phase poll (22 of 61 registers), refused in groups as access profiles do:
+the demand-control thresholds, the reactive energies, the per-phase energies and powers."""
+
+
+def partly_refused_profile(**options: object) -> HanProfile:
+    """A three-phase meter whose access profile refuses ``PARTLY_REFUSED`` (0x81)."""
+    return three_phase_profile(denied=PARTLY_REFUSED, **options)
+
+
 def all_registers() -> frozenset[int]:
     """Every address of the map (to build a meter whose HAN access is not enabled)."""
     return frozenset(BY_ADDRESS)

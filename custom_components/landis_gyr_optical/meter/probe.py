@@ -350,16 +350,21 @@ async def _try_hdlc(port: str) -> tuple[ProbeAttempt, Readout | None]:
 
 
 async def _try_han(port: str) -> tuple[ProbeAttempt, Readout | None]:
-    name = "E-Redes HAN (Modbus RTU) at 9600 Bd 8N1, then 8N2"
+    name = "E-Redes HAN (Modbus RTU) at 9600 Bd 8N1 and 8N2, then at 19200 Bd"
     started = time.monotonic()
     try:
-        settings, readout = await probe_eredes(
-            port, replace(MeterConfig(Variant.EREDES_HAN).han_settings(), retries=0)
-        )
+        found = await probe_eredes(port, replace(MeterConfig(Variant.EREDES_HAN).han_settings(), retries=0))
     except MeterError as err:
         return _failure(name, MeterConfig(Variant.EREDES_HAN, framing=Framing.EIGHT_N_ONE), err, started)
-    config = MeterConfig(Variant.EREDES_HAN, framing=settings.framing, slave=settings.slave)
-    return _success(name, config, readout, started)
+    settings = found.settings
+    config = MeterConfig(
+        Variant.EREDES_HAN,
+        framing=settings.framing,
+        fixed_baud=settings.baud,
+        slave=settings.slave,
+        han_map=found.learned,
+    )
+    return _success(name, config, found.readout, started)
 
 
 def _push_kind(data: bytes) -> Variant | None:

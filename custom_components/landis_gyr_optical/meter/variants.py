@@ -16,7 +16,8 @@ from typing import ClassVar, Final
 
 from .dlms.client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode_e, read_dlms_push
 from .dlms.hdlc import HdlcAddress
-from .eredes_han.client import HanReader, HanSettings
+from .eredes_han.client import BAUDS as HAN_BAUDS, HanReader, HanSettings
+from .eredes_han.learned import HanMap
 from .iec62056_21.client import effective_settings, read_meter, run_session
 from .iec62056_21.session import Protocol, SessionSettings
 from .line import Framing, LineSettings
@@ -87,8 +88,10 @@ class MeterConfig:
     """A variant and its settings: everything needed to read one meter again.
 
     Fields a variant does not use keep their defaults. ``framing`` is the sign-on framing
-    of the IEC modes and the line framing of the HAN port (8N1 or 8N2); ``slave`` is the
-    HAN slave id or the DLMS server's logical address. Secrets are kept out of ``repr``.
+    of the IEC modes and the line framing of the HAN port (8N1 or 8N2); ``fixed_baud`` is a
+    raw bridge's rate for the IEC modes and the HAN line's rate (9600 or 19200); ``slave`` is
+    the HAN slave id or the DLMS server's logical address; ``han_map`` is what reads of a HAN
+    meter learned (refused and absent registers, phases). Secrets are kept out of ``repr``.
     """
 
     variant: Variant
@@ -103,6 +106,7 @@ class MeterConfig:
     password: bytes | None = field(default=None, repr=False)
     slave: int = 1
     push_timeout: float = DEFAULT_PUSH_TIMEOUT
+    han_map: HanMap | None = None
 
     @classmethod
     def from_session(cls, settings: SessionSettings, variant: Variant | None = None) -> MeterConfig:
@@ -150,13 +154,14 @@ class MeterConfig:
         )
 
     def han_settings(self) -> HanSettings:
-        """Return the HAN poll settings (framing, slave id) on top of ``HAN_TIMING``."""
+        """Return the HAN poll settings (rate, framing, slave id) on top of ``HAN_TIMING``."""
         framing = (
             self.framing
             if self.framing in (Framing.EIGHT_N_ONE, Framing.EIGHT_N_TWO)
             else Framing.EIGHT_N_ONE
         )
-        return replace(HAN_TIMING, framing=framing, slave=self.slave)
+        baud = self.fixed_baud if self.fixed_baud in HAN_BAUDS else HAN_TIMING.baud
+        return replace(HAN_TIMING, baud=baud, framing=framing, slave=self.slave)
 
     def pull_settings(self) -> PullSettings:
         """Return the DLMS pull client's settings (server address, password)."""
@@ -192,6 +197,8 @@ class MeterConfig:
             arguments += ["--slave", str(self.slave)]
         if self.variant is Variant.EREDES_HAN and self.framing is not Framing.EIGHT_N_ONE:
             arguments += ["--framing", str(self.framing)]
+        if self.variant is Variant.EREDES_HAN and self.han_settings().baud != HAN_TIMING.baud:
+            arguments += ["--baud", str(self.han_settings().baud)]
         return arguments
 
 
@@ -210,7 +217,7 @@ _DESCRIPTIONS: Final[dict[Variant, Callable[[MeterConfig], str]]] = {
     Variant.DLMS_HDLC: lambda c: f"DLMS/COSEM over HDLC at {DLMS_BAUD} Bd 8N1",
     Variant.SML: lambda c: f"SML push at {SML_BAUD} Bd 8N1",
     Variant.EREDES_HAN: lambda c: (
-        f"E-Redes HAN (Modbus RTU) at {HAN_TIMING.baud} Bd {c.han_settings().framing}, slave {c.slave}"
+        f"E-Redes HAN (Modbus RTU) at {c.han_settings().baud} Bd {c.han_settings().framing}, slave {c.slave}"
     ),
 }
 
@@ -240,7 +247,11 @@ class MeterReader:
         """Prepare; nothing is opened yet."""
         self.port = port
         self.config = config
-        self.han = HanReader(port, config.han_settings()) if config.variant is Variant.EREDES_HAN else None
+        self.han = (
+            HanReader(port, config.han_settings(), known=config.han_map)
+            if config.variant is Variant.EREDES_HAN
+            else None
+        )
         self._iec_read = read_iec
         self._iec_listen = listen_iec
         self._retries = retries
@@ -257,7 +268,9 @@ class MeterReader:
             return self.config.push_line(self.port)
         if self.config.variant.iec:
             return effective_settings(self.port, self.config.session_settings()).initial_line
-        return LineSettings(DLMS_BAUD, self.config.han_settings().framing)
+        if self.config.variant is Variant.EREDES_HAN:
+            return self.config.han_settings().line
+        return LineSettings(DLMS_BAUD, Framing.EIGHT_N_ONE)
 
     def open_link(self) -> Link:
         """Return a link on the line the meter listens on (not yet open)."""

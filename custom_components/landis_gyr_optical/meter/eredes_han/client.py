@@ -8,10 +8,13 @@ what deployed readers found the meters need rather than the bare RTU minimum:
   drivers keep because some meters stop answering when polled back to back.
 
 Access: E-Redes sets which registers the HAN port may give out. A refused register answers
-0x81; a block holding one fails as a whole, so the block is read again register by
-register and the refused ones are left out of later polls. When the active energy import
-itself is refused the poll raises ``RegisterNotEnabledError``, whose message names the
-registers to ask E-Redes to enable.
+0x81; a block holding one fails as a whole, so the block is read again split along the
+access groups (thresholds, reactive energy, per-phase values), and a refused group register
+by register. What a read learned (refused and absent registers, phases) is a ``HanMap``:
+later polls plan their blocks around it, and the config entry keeps it, so neither the
+first poll after set-up nor one after a restart learns it again. When the active energy
+import itself is refused the poll raises ``RegisterNotEnabledError``, whose message names
+the registers to ask E-Redes to enable.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ..line import Framing, LineSettings, wire_time
 from ..link import Link, can_switch_rate, describe_port
 from ..readout import Direction, Readout, TraceEntry
 from ..registers import Register
+from .learned import HanMap
 from .modbus import (
     MAX_DATA,
     MAX_QUANTITY,
@@ -48,6 +52,7 @@ from .registers import (
     UNKNOWN_FLAG_ID,
     HanRegister,
     Phases,
+    access_group,
     decode_block,
     lookup,
 )
@@ -68,6 +73,8 @@ RECHECK_POLLS: Final = 120
 """Polls after which refused and absent registers are asked for again (access may change)."""
 FRAMINGS: Final = (Framing.EIGHT_N_ONE, Framing.EIGHT_N_TWO)
 """8N1 is the SPEC's framing; some ZIV and 2017-edition meters need two stop bits."""
+BAUDS: Final = (9600, 19200)
+"""9600 Bd is the SPEC's default; the meter can be configured to 19200 Bd (SPEC §4.3)."""
 
 _COMMON: Final = (
     range(0x0001, 0x0007),  # clock, serial, model, firmware
@@ -120,6 +127,39 @@ class Block:
         return f"0x{self.address:04X}x{self.quantity}"
 
 
+def split_refused(block: Block) -> list[Block]:
+    """Where to look next when a block fails: its access groups, or its registers one by one.
+
+    A block that spans several access groups is split along them (an access profile closes
+    a kind of reading as a whole, so most groups then answer in one request); a refused
+    block within one group is read register by register.
+    """
+    groups: list[list[HanRegister]] = []
+    for register in block.registers:
+        if groups and access_group(register.address) == access_group(groups[-1][-1].address):
+            groups[-1].append(register)
+        else:
+            groups.append([register])
+    if len(groups) == 1:
+        return [Block((register,)) for register in block.registers]
+    return [Block(tuple(group)) for group in groups]
+
+
+def worst_case_requests(addresses: Iterable[int]) -> int:
+    """Count the requests of a read that learns everything about ``addresses`` the hard way.
+
+    The phase probe, then every block refused, every group of it refused, every register
+    of those read alone.
+    """
+    total = 1
+    for block in plan_blocks(addresses):
+        total += 1
+        if block.quantity > 1:
+            parts = split_refused(block)
+            total += len(parts) + sum(part.quantity for part in parts if part.quantity > 1)
+    return total
+
+
 def plan_blocks(addresses: Iterable[int]) -> list[Block]:
     """Group addresses into runs of consecutive ones that fit one reply."""
     blocks: list[Block] = []
@@ -157,6 +197,23 @@ class HanSettings:
         """The serial line settings."""
         return LineSettings(self.baud, self.framing)
 
+    def request_time(self) -> float:
+        """Longest time one request can take: pause, reply start, the longest reply, slack."""
+        reply = wire_time(MAX_DATA + 5, self.baud, self.framing.bits_per_character)
+        return self.request_pause + self.response_timeout + reply + FRAME_SLACK
+
+
+def read_time_limit(settings: HanSettings, *, framings: int = 1, bauds: int = 1) -> float:
+    """Ceiling of one read that learns a meter's map, with every retry; follows the requests.
+
+    A meter whose access profile refuses part of the map costs a request per refused
+    register, so a fixed ceiling would end a slow but working first read. Line settings
+    that find no meter fail at their first request; they add that request's retries.
+    """
+    one = settings.request_time() * (settings.retries + 1)
+    requests = worst_case_requests(poll_addresses(three_phase=True))
+    return one * (requests + framings * bauds - 1)
+
 
 class RegisterNotEnabledError(ProtocolError):
     """The meter refuses (0x81) registers the integration needs: E-Redes must enable them."""
@@ -185,16 +242,22 @@ class HanReader:
     """Polls one HAN meter; remembers its phases and the registers it refuses between polls."""
 
     def __init__(
-        self, port: str, settings: HanSettings | None = None, *, link_factory: LinkFactory = Link
+        self,
+        port: str,
+        settings: HanSettings | None = None,
+        *,
+        known: HanMap | None = None,
+        link_factory: LinkFactory = Link,
     ) -> None:
-        """Prepare; nothing is opened until ``poll``."""
+        """Prepare, starting from what earlier reads learned (``known``); nothing is opened yet."""
         self.port = port
         self.settings = settings or HanSettings()
-        self.three_phase: bool | None = None
-        """``None`` until the first poll has probed voltage L2."""
-        self.denied: set[int] = set()
+        known = known or HanMap()
+        self.three_phase: bool | None = known.three_phase
+        """``None`` until a poll has probed voltage L2."""
+        self.denied: set[int] = set(known.denied)
         """Addresses answered with 0x81 (access denied)."""
-        self.absent: set[int] = set()
+        self.absent: set[int] = set(known.absent)
         """Addresses answered with 0x02 (not on this meter)."""
         self.requests = 0
         """Requests sent in the last poll (retries included)."""
@@ -205,12 +268,22 @@ class HanReader:
         self._trace: list[TraceEntry] = []
         self._raw = bytearray()
 
+    def recheck(self) -> None:
+        """Ask for refused and absent registers again at the next poll (access may have changed)."""
+        self.denied.clear()
+        self.absent.clear()
+
+    @property
+    def learned(self) -> HanMap:
+        """What the reads so far learned about the meter."""
+        return HanMap(self.three_phase, frozenset(self.denied), frozenset(self.absent))
+
     async def poll(self) -> Readout:
         """Open the port, read every register of the poll, close; return the readout."""
         self._polls += 1
         if self._polls % RECHECK_POLLS == 0:
-            self.denied.clear()
-            self.absent.clear()
+            # Access profiles change (E-Redes opens registers on request): ask again.
+            self.recheck()
         link = self._link_factory(self.port, self.settings.line)
         await link.open()
         try:
@@ -246,7 +319,11 @@ class HanReader:
 
     def _check_energy_readable(self) -> None:
         if ENERGY_IMPORT in self.denied:
-            raise RegisterNotEnabledError([BY_ADDRESS[address] for address in sorted(self.denied)])
+            refused = [BY_ADDRESS[address] for address in sorted(self.denied)]
+            # Access as a whole is off (after a power cut, a change of contract holder): what
+            # was refused says nothing about the profile to come, so it is all asked again.
+            self.denied.clear()
+            raise RegisterNotEnabledError(refused)
         if ENERGY_IMPORT in self.absent:
             raise NotHanMeterError(
                 f"{describe_port(self.port)}: the device has no register 0x{ENERGY_IMPORT:04X} "
@@ -275,11 +352,11 @@ class HanReader:
             self._classify(answer, block.registers[0])
             return []
         else:
-            self._note(f"block {block} refused ({answer.description}); reading one by one")
+            self._note(f"block {block} refused ({answer.description}); splitting it")
         out: list[tuple[int, Register]] = []
-        for register in block.registers:
-            out.extend(await self._read_block(link, Block((register,))))
-            if register.address == ENERGY_IMPORT:
+        for part in split_refused(block):
+            out.extend(await self._read_block(link, part))
+            if ENERGY_IMPORT in _addresses(part):
                 self._check_energy_readable()
         return out
 
@@ -419,38 +496,67 @@ async def _sleep_until(moment: float) -> None:
 
 
 async def read_eredes(
-    port: str, settings: HanSettings | None = None, *, link_factory: LinkFactory = Link
+    port: str,
+    settings: HanSettings | None = None,
+    *,
+    known: HanMap | None = None,
+    link_factory: LinkFactory = Link,
 ) -> Readout:
-    """Poll a HAN meter once (a fresh ``HanReader``: phases probed, no remembered refusals)."""
-    return await HanReader(port, settings, link_factory=link_factory).poll()
+    """Poll a HAN meter once (a fresh ``HanReader``, starting from ``known`` if given)."""
+    return await HanReader(port, settings, known=known, link_factory=link_factory).poll()
+
+
+@dataclass(frozen=True, slots=True)
+class HanFound:
+    """What ``probe_eredes`` found: the line settings that work, the readout, the map learned."""
+
+    settings: HanSettings
+    readout: Readout
+    learned: HanMap
+
+
+def line_candidates(port: str, settings: HanSettings) -> list[HanSettings]:
+    """Line settings to try, the given ones first: 8N1 and 8N2, at 9600 and 19200 Bd.
+
+    On a raw TCP bridge rate and framing are the bridge's, so only the given ones are tried.
+    """
+    if not can_switch_rate(port):
+        return [settings]
+    bauds = [settings.baud, *(baud for baud in BAUDS if baud != settings.baud)]
+    framings = [settings.framing, *(framing for framing in FRAMINGS if framing is not settings.framing)]
+    return [replace(settings, baud=baud, framing=framing) for baud in bauds for framing in framings]
 
 
 async def probe_eredes(
-    port: str, settings: HanSettings | None = None, *, link_factory: LinkFactory = Link
-) -> tuple[HanSettings, Readout]:
-    """Find the framing a HAN meter answers at: 8N1 (the SPEC's), then 8N2 (ZIV, 2017 edition).
+    port: str,
+    settings: HanSettings | None = None,
+    *,
+    known: HanMap | None = None,
+    link_factory: LinkFactory = Link,
+) -> HanFound:
+    """Find the line a HAN meter answers on: 8N1 (the SPEC's), then 8N2 (ZIV, 2017 edition), at 9600 Bd, then 19200.
 
-    Returns the settings that worked and the first readout. A meter that answers but refuses
-    registers raises at once (``RegisterNotEnabledError``); it is the right framing. On a raw
-    TCP bridge the framing is the bridge's, so only one attempt is made.
+    Returns the settings that worked, the first readout and what it learned. A meter that
+    answers but refuses registers raises at once (``RegisterNotEnabledError``); it is the
+    right line.
     """
     base = settings or HanSettings()
-    framings = FRAMINGS if can_switch_rate(port) else (base.framing,)
+    candidates = line_candidates(port, base)
     errors: list[MeterError] = []
-    for framing in framings:
-        attempt = replace(base, framing=framing)
+    for attempt in candidates:
+        reader = HanReader(port, attempt, known=known, link_factory=link_factory)
         try:
-            readout = await read_eredes(port, attempt, link_factory=link_factory)
+            readout = await reader.poll()
         except (NoAnswerError, ChecksumError) as err:
-            _LOGGER.debug("%s: no HAN meter at %s: %s", describe_port(port), framing, err)
+            _LOGGER.debug("%s: no HAN meter at %s: %s", describe_port(port), attempt.line, err)
             errors.append(err)
             continue
-        return attempt, readout
+        return HanFound(attempt, readout, reader.learned)
     garbled = [err for err in errors if not isinstance(err, NoAnswerError)]
     if garbled:
         raise garbled[0]
-    tried = " and ".join(str(framing) for framing in framings)
+    tried = ", ".join(f"{candidate.baud} Bd {candidate.framing}" for candidate in candidates)
     raise NoAnswerError(
-        f"{describe_port(port)}: no E-Redes HAN meter answered at {base.baud} Bd {tried} "
+        f"{describe_port(port)}: no E-Redes HAN meter answered at {tried} "
         f"(slave {base.slave}); check the RS-485 wiring (A+ and B-) and that the HAN port is active"
     ) from errors[-1]

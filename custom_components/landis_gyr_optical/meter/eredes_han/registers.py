@@ -177,6 +177,34 @@ THREE_PHASE_PROBE: Final = 0x006E
 ENERGY_IMPORT: Final = 0x0016
 """The one register a useful poll cannot do without."""
 
+ACCESS_GROUPS: Final[tuple[range, ...]] = (
+    range(0x0001, 0x0007),  # clock, serial number, model, firmware
+    range(0x000B, 0x000C),  # active tariff
+    range(0x000C, 0x0012),  # demand-control thresholds T1..T6
+    range(0x0016, 0x0018),  # total +A / -A
+    range(0x0018, 0x001C),  # reactive energy QI..QIV
+    range(0x001C, 0x0022),  # +A / -A per phase
+    range(0x0026, 0x002D),  # +A per rate
+    range(0x002D, 0x0034),  # -A per rate
+    range(0x006C, 0x0073),  # voltages and currents
+    range(0x0073, 0x0079),  # +P / -P per phase
+    range(0x0079, 0x007C),  # total +P / -P, power factor
+    range(0x007C, 0x007F),  # power factor per phase
+    range(0x007F, 0x0080),  # frequency
+    range(0x00B4, 0x00B6),  # power-failure counters
+)
+"""Registers an access profile opens or closes together (one kind of reading each).
+
+E-Redes sets the HAN access profile by kind of reading (thresholds, reactive energy,
+per-phase values), so a block that is refused is split along these groups first.
+"""
+
+
+def access_group(address: int) -> range:
+    """Return the access group of an address (a group of its own if it is in none)."""
+    return next((group for group in ACCESS_GROUPS if address in group), range(address, address + 1))
+
+
 TARIFFS: Final[dict[int, str]] = {1: "vazio", 2: "ponta", 3: "cheias"}
 """Active tariff codes (off-peak, peak, mid-peak), as the ENUM sensor's options."""
 
