@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument(
         "--baud", type=int, choices=HAN_BAUDS, default=None, help="HAN line rate (default 9600)"
     )
+    read.add_argument("--physical", type=int, default=None, help="DLMS server physical address")
+    read.add_argument("--client", type=int, default=16, help="DLMS client address (default 16, public)")
+    read.add_argument("--short-names", action="store_true", help="DLMS short-name referencing")
     read.add_argument("--json", action="store_true", help="print one JSON object")
     read.add_argument("--trace", action="store_true", help="print the wire trace to stderr")
 
@@ -232,6 +235,9 @@ def _config(args: argparse.Namespace, variant: Variant | None = None) -> MeterCo
         authentication_key=args.auth_key,
         password=args.password.encode() if args.password else None,
         slave=args.slave,
+        server_physical=args.physical,
+        dlms_client=args.client,
+        short_names=args.short_names,
         push_timeout=args.timeout or DEFAULT_PUSH_TIMEOUT,
     )
     if not variant.iec:

@@ -26,6 +26,9 @@ CONF_PASSWORD: Final = "password"  # noqa: S105  # the option's name, not a secr
 CONF_SLAVE: Final = "slave"
 CONF_IMPORT_HISTORY: Final = "import_history"
 CONF_HAN_MAP: Final = "han_map"
+CONF_SERVER_PHYSICAL: Final = "server_physical"
+CONF_CLIENT: Final = "client"
+CONF_SHORT_NAMES: Final = "short_names"
 """What reads of a HAN meter learned (refused and absent registers, phases)."""
 
 MANUAL_PORT: Final = "manual"

@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntry
 from .const import (
     CONF_ADDRESS,
     CONF_AUTHENTICATION_KEY,
+    CONF_CLIENT,
     CONF_FIXED_BAUD,
     CONF_FRAMING,
     CONF_HAN_MAP,
@@ -24,6 +25,8 @@ from .const import (
     CONF_PORT,
     CONF_PROTOCOL,
     CONF_SCAN_INTERVAL,
+    CONF_SERVER_PHYSICAL,
+    CONF_SHORT_NAMES,
     CONF_SLAVE,
     CONF_SOFTWARE_PARITY,
     CONF_USB_ID,
@@ -31,6 +34,7 @@ from .const import (
     DEFAULT_MAX_BAUD,
     LOGGER,
 )
+from .meter.dlms.association import PUBLIC_CLIENT
 from .meter.eredes_han.learned import HanMap
 from .meter.line import Framing
 from .meter.link import can_switch_rate
@@ -55,6 +59,9 @@ def config_from_entry(entry: ConfigEntry) -> MeterConfig:
         password=password.encode() if password else None,
         slave=int(data.get(CONF_SLAVE, 1)),
         han_map=_han_map(data.get(CONF_HAN_MAP)),
+        server_physical=None if data.get(CONF_SERVER_PHYSICAL) is None else int(data[CONF_SERVER_PHYSICAL]),
+        dlms_client=int(data.get(CONF_CLIENT, PUBLIC_CLIENT)),
+        short_names=bool(data.get(CONF_SHORT_NAMES, False)),
     )
 
 
@@ -101,6 +108,13 @@ def entry_data(port: str, config: MeterConfig, head: str | None) -> dict[str, An
         )
     if config.variant in DLMS_PULL_VARIANTS:
         data[CONF_PASSWORD] = config.password.decode() if config.password else None
+        # The association the probe found, where it differs from the public client's default.
+        if config.server_physical is not None:
+            data[CONF_SERVER_PHYSICAL] = config.server_physical
+        if config.dlms_client != PUBLIC_CLIENT:
+            data[CONF_CLIENT] = config.dlms_client
+        if config.short_names:
+            data[CONF_SHORT_NAMES] = True
     if config.variant in DLMS_PULL_VARIANTS or config.variant is Variant.EREDES_HAN:
         data[CONF_SLAVE] = config.slave
     if config.variant is Variant.EREDES_HAN and config.han_map is not None:

@@ -233,7 +233,8 @@ def test_aarq_matches_the_reference_bytes() -> None:
 def test_aarq_with_password_and_read_only_conformance() -> None:
     request = AssociationRequest.decode(encode_aarq(password=b"00000001"))
     assert request.password == b"00000001"
-    assert request.conformance == 0x000810
+    # GET and block transfer with GET (bit 11); not bit 12, block transfer with SET.
+    assert request.conformance == 0x001010
     with pytest.raises(DlmsError):
         AssociationRequest.decode(b"\x61\x00")
     with pytest.raises(DlmsError):
@@ -246,7 +247,7 @@ def test_aare_reference_and_round_trip() -> None:
     )
     response = AssociationResponse.decode(reference)
     assert response == AssociationResponse(True, 0, 0x001E1D, 0x04C8)
-    refused = AssociationResponse(False, 13, 0, 0)
+    refused = AssociationResponse(False, 13, 0, 0, result=1)
     assert AssociationResponse.decode(refused.encode()) == refused
     with pytest.raises(DlmsError):
         AssociationResponse.decode(b"\x60\x00")

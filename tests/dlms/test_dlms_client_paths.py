@@ -136,7 +136,7 @@ async def test_snrm_refused_with_disconnected_mode() -> None:
         assert meter.errors == []
         # Nothing beyond the refused connect: no association was attempted.
         assert [frame.kind for frame in meter.frames_received] == [FrameKind.SNRM]
-    assert str(caught.value) == "the meter answered SNRM with DM"
+    assert str(caught.value) == "the meter answered SNRM to server 1 with DM"
 
 
 async def test_bad_frame_check_sequence_raises_checksum_error() -> None:

@@ -18,6 +18,9 @@ from custom_components.landis_gyr_optical.meter.dlms import axdr
 from custom_components.landis_gyr_optical.meter.dlms.association import (
     AssociationRequest,
     AssociationResponse,
+    AssociationResult,
+    Diagnostic,
+    Referencing,
 )
 from custom_components.landis_gyr_optical.meter.dlms.axdr import Data, DataType
 from custom_components.landis_gyr_optical.meter.dlms.ciphering import encrypt
@@ -39,6 +42,15 @@ from custom_components.landis_gyr_optical.meter.dlms.registers import (
     CLASS_DATA,
     CLASS_PUSH_SETUP,
     CLASS_REGISTER,
+)
+from custom_components.landis_gyr_optical.meter.dlms.short_names import (
+    OBJECT_LIST,
+    READ_REQUEST,
+    ObjectListEntry,
+    ReadRequest,
+    ReadResponse,
+    encode_object_list,
+    variable_name,
 )
 from custom_components.landis_gyr_optical.meter.iec62056_21.messages import (
     ACK,
@@ -177,6 +189,11 @@ class PullMeter(_BinaryMeter):
 
     ``objects`` maps (OBIS, attribute) to the A-XDR value; ``password`` (if set) must come
     in the AARQ. Every request the meter got is in ``apdus``; SET and ACTION are refused.
+    A ``server`` with a physical part is answered only at exactly that address.
+    ``short_names``: the meter refuses logical names (application context not supported)
+    and serves Read requests, base names from its object list. ``refuse_public``: every
+    AARQ without the password is refused the way ZCX meters do (rejected-permanent,
+    authentication-failure, no user-information).
     """
 
     def __init__(
@@ -189,6 +206,8 @@ class PullMeter(_BinaryMeter):
         server: HdlcAddress | None = None,
         max_info: int = 128,
         reaction_time: float = 0.02,
+        short_names: bool = False,
+        refuse_public: bool = False,
     ) -> None:
         """Prepare the meter."""
         initial = (
@@ -204,6 +223,10 @@ class PullMeter(_BinaryMeter):
         self.server = server or HdlcAddress(1)
         self.max_info = max_info
         self.reaction_time = reaction_time
+        self.short_names = short_names
+        self.refuse_public = refuse_public
+        self.base_names = _base_names(objects)
+        self.associations: list[AssociationRequest] = []
         self.apdus: list[bytes] = []
         self.frames_received: list[Frame] = []
         self._reader = FrameReader()
@@ -212,6 +235,8 @@ class PullMeter(_BinaryMeter):
         self._send_sequence = 0
         self._receive_sequence = 0
         self._outgoing: list[bytes] = []
+        self._blocks: list[bytes] = []
+        self._block_number = 0
 
     def _reset(self, why: str) -> None:
         super()._reset(why)
@@ -227,9 +252,14 @@ class PullMeter(_BinaryMeter):
         events = self._reader.feed(bytes(self._rx))
         self._rx.clear()
         for event in events:
-            if isinstance(event, Frame) and event.destination.logical == self.server.logical:
+            if isinstance(event, Frame) and self._addressed(event.destination):
                 self.frames_received.append(event)
                 self._on_frame(event, end)
+
+    def _addressed(self, destination: HdlcAddress) -> bool:
+        if self.server.physical is None:
+            return destination.logical == self.server.logical
+        return destination == self.server
 
     def _handle_iec(self, end: float) -> None:
         if self.state is MeterState.IDLE:
@@ -296,13 +326,10 @@ class PullMeter(_BinaryMeter):
 
     def _answer(self, apdu: bytes) -> bytes:
         if apdu[:1] == b"\x60":
-            request = AssociationRequest.decode(apdu)
-            accepted = request.password == self.password
-            self._associated = accepted
-            return AssociationResponse(
-                accepted, 0 if accepted else 13, request.conformance & 0x001810, 0x0200
-            ).encode()
-        if not self._associated or apdu[:1] != b"\xc0":
+            return self._associate(AssociationRequest.decode(apdu))
+        if self._associated and self.short_names and apdu[:1] == bytes([READ_REQUEST]):
+            return self._read(ReadRequest.decode(apdu))
+        if not self._associated or self.short_names or apdu[:1] != b"\xc0":
             return bytes([0xD8, 0x01, 0x01])  # exception-response: service not allowed
         request = GetRequest.decode(apdu)
         assert request.reference is not None
@@ -310,6 +337,95 @@ class PullMeter(_BinaryMeter):
         if value is None:
             return GetResponse(request.invoke_id, result=4).encode()  # object-undefined
         return GetResponse(request.invoke_id, data=value).encode()
+
+    def _associate(self, request: AssociationRequest) -> bytes:
+        self.associations.append(request)
+        wanted = Referencing.SHORT_NAMES if self.short_names else Referencing.LOGICAL_NAMES
+        if request.referencing is not wanted:
+            self._associated = False
+            return AssociationResponse(
+                False, Diagnostic.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED, referencing=request.referencing
+            ).encode()
+        accepted = request.password == self.password and not (self.refuse_public and request.password is None)
+        self._associated = accepted
+        if not accepted and self.refuse_public:
+            return AssociationResponse(
+                False,
+                Diagnostic.AUTHENTICATION_FAILURE,
+                result=AssociationResult.REJECTED_PERMANENT,
+                referencing=request.referencing,
+                user_information=False,
+            ).encode()
+        return AssociationResponse(
+            accepted,
+            0 if accepted else Diagnostic.AUTHENTICATION_FAILURE,
+            request.conformance & 0x101010,
+            0x0200,
+            referencing=request.referencing,
+        ).encode()
+
+    def _read(self, request: ReadRequest) -> bytes:
+        if request.block_number is not None:
+            return self._next_block()
+        assert request.name is not None
+        if request.name == OBJECT_LIST:
+            value = encode_object_list(list(self.base_names.values()))
+        else:
+            found = next(
+                (
+                    (entry.obis, attribute)
+                    for entry in self.base_names.values()
+                    for attribute in (2, 3)
+                    if variable_name(entry.base_name, attribute) == request.name
+                ),
+                None,
+            )
+            if found is None or found not in self.objects:
+                return ReadResponse(result=4).encode()  # object-undefined
+            value = self.objects[found]
+        raw = value.encode()
+        if len(raw) <= self.max_info:
+            return ReadResponse(data=value).encode()
+        self._blocks = [raw[index : index + self.max_info] for index in range(0, len(raw), self.max_info)]
+        self._block_number = 0
+        return self._next_block()
+
+    def _next_block(self) -> bytes:
+        self._block_number += 1
+        block = self._blocks.pop(0)
+        return ReadResponse(
+            block_number=self._block_number, last_block=not self._blocks, raw_block=block
+        ).encode()
+
+
+def _base_names(objects: dict[tuple[ObisCode, int], Data]) -> dict[ObisCode, ObjectListEntry]:
+    """Base names of a short-name meter: one object every 0x40 from 0x2000, classes as in the reads."""
+    classes = {CLASS_DATA: ("0-0:42.0.0",), CLASS_CLOCK: ("0-0:1.0.0",)}
+    out: dict[ObisCode, ObjectListEntry] = {}
+    for index, obis in enumerate(sorted({obis for obis, _ in objects}, key=str)):
+        class_id = next((cid for cid, codes in classes.items() if str(obis) in codes), CLASS_REGISTER)
+        out[obis] = ObjectListEntry(0x2000 + 0x40 * index, class_id, 0, obis)
+    return out
+
+
+LOCKED_ZCX_IDENTIFICATION = b"/LGZ5\\2ZCXe110CRU0L3D2.03"
+"""The identification of an E-Redes ZCXe110 on its optical port (mode E offered at 9600 Bd)."""
+
+
+def locked_zcx_meter(**options: object) -> PullMeter:
+    """A ZCX-like optical port: mode E identification, no readout, the public client refused.
+
+    It answers at server logical 1, physical 0 (the address in Gurux's ZCX trace) and
+    refuses every AARQ without its password as the ZCX does (Gurux/gurux.dlms.java PR #22).
+    """
+    settings: dict[str, object] = {
+        "identification": LOCKED_ZCX_IDENTIFICATION,
+        "server": HdlcAddress.server(1, 0),
+        "refuse_public": True,
+        "password": b"operator",
+        **options,
+    }
+    return PullMeter(standard_objects(), **settings)  # type: ignore[arg-type]
 
 
 def register_objects(values: dict[str, tuple[Data, int, int]]) -> dict[tuple[ObisCode, int], Data]:

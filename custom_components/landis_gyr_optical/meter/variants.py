@@ -9,13 +9,16 @@ push variants), so no caller branches on the protocol.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import ClassVar, Final
 
+from .dlms.association import PUBLIC_CLIENT, AssociationError, Referencing
 from .dlms.client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode_e, read_dlms_push
 from .dlms.hdlc import HdlcAddress
+from .dlms.optical import Association
 from .eredes_han.client import BAUDS as HAN_BAUDS, HanReader, HanSettings
 from .eredes_han.learned import HanMap
 from .iec62056_21.client import effective_settings, read_meter, run_session
@@ -91,7 +94,9 @@ class MeterConfig:
     of the IEC modes and the line framing of the HAN port (8N1 or 8N2); ``fixed_baud`` is a
     raw bridge's rate for the IEC modes and the HAN line's rate (9600 or 19200); ``slave`` is
     the HAN slave id or the DLMS server's logical address; ``han_map`` is what reads of a HAN
-    meter learned (refused and absent registers, phases). Secrets are kept out of ``repr``.
+    meter learned (refused and absent registers, phases); ``server_physical``, ``dlms_client``
+    and ``short_names`` complete the DLMS pull association (the server's physical address,
+    the client SAP, short-name referencing). Secrets are kept out of ``repr``.
     """
 
     variant: Variant
@@ -107,6 +112,22 @@ class MeterConfig:
     slave: int = 1
     push_timeout: float = DEFAULT_PUSH_TIMEOUT
     han_map: HanMap | None = None
+    server_physical: int | None = None
+    dlms_client: int = PUBLIC_CLIENT
+    short_names: bool = False
+
+    @classmethod
+    def for_association(cls, variant: Variant, association: Association, **fields: object) -> MeterConfig:
+        """Describe a DLMS pull meter read with ``association`` (as found by the probe)."""
+        return cls(
+            variant,
+            slave=association.server.logical,
+            server_physical=association.server.physical,
+            dlms_client=association.client,
+            short_names=association.referencing is Referencing.SHORT_NAMES,
+            password=association.password,
+            **fields,  # type: ignore[arg-type]
+        )
 
     @classmethod
     def from_session(cls, settings: SessionSettings, variant: Variant | None = None) -> MeterConfig:
@@ -164,8 +185,13 @@ class MeterConfig:
         return replace(HAN_TIMING, baud=baud, framing=framing, slave=self.slave)
 
     def pull_settings(self) -> PullSettings:
-        """Return the DLMS pull client's settings (server address, password)."""
-        return PullSettings(server=HdlcAddress(self.slave), password=self.password)
+        """Return the DLMS pull client's settings (server and client address, referencing, password)."""
+        return PullSettings(
+            server=HdlcAddress.server(self.slave, self.server_physical),
+            client=HdlcAddress(self.dlms_client),
+            password=self.password,
+            referencing=Referencing.SHORT_NAMES if self.short_names else Referencing.LOGICAL_NAMES,
+        )
 
     def push_line(self, port: str) -> LineSettings:
         """Return the line a push variant listens on."""
@@ -197,6 +223,13 @@ class MeterConfig:
             arguments += ["--slave", str(self.slave)]
         if self.variant is Variant.EREDES_HAN and self.framing is not Framing.EIGHT_N_ONE:
             arguments += ["--framing", str(self.framing)]
+        if self.variant in DLMS_PULL_VARIANTS:
+            if self.server_physical is not None:
+                arguments += ["--physical", str(self.server_physical)]
+            if self.dlms_client != PUBLIC_CLIENT:
+                arguments += ["--client", str(self.dlms_client)]
+            if self.short_names:
+                arguments.append("--short-names")
         if self.variant is Variant.EREDES_HAN and self.han_settings().baud != HAN_TIMING.baud:
             arguments += ["--baud", str(self.han_settings().baud)]
         return arguments
@@ -255,6 +288,7 @@ class MeterReader:
         self._iec_read = read_iec
         self._iec_listen = listen_iec
         self._retries = retries
+        self._password_refused: AssociationError | None = None
 
     @property
     def push(self) -> bool:
@@ -298,12 +332,36 @@ class MeterReader:
 
     async def _poll_mode_e(self) -> Readout:
         config = self.config
-        return await read_dlms_mode_e(
-            self.port, address=config.address, max_baud=config.max_baud, settings=config.pull_settings()
+        return await self._pull(
+            read_dlms_mode_e(
+                self.port, address=config.address, max_baud=config.max_baud, settings=config.pull_settings()
+            )
         )
 
     async def _poll_hdlc(self) -> Readout:
-        return await read_dlms_hdlc(self.port, settings=self.config.pull_settings())
+        return await self._pull(read_dlms_hdlc(self.port, settings=self.config.pull_settings()))
+
+    async def _pull(self, read: Awaitable[Readout]) -> Readout:
+        """Run a DLMS pull read; a refused password is never sent again by this reader.
+
+        Landis+Gyr optical ports lock out for 60 s or more after a wrong password: polling
+        with it again would keep the port locked. The error stays until the entry is set up
+        anew (reconfigured, or reloaded with another password).
+        """
+        if self._password_refused is not None:
+            if asyncio.iscoroutine(read):
+                read.close()
+            raise self._password_refused
+        try:
+            return await read
+        except AssociationError as err:
+            if self.config.password is not None and err.authentication:
+                self._password_refused = AssociationError(
+                    f"{err}; the password is not sent again until the entry is reconfigured",
+                    diagnostic=err.diagnostic,
+                    client=err.client,
+                )
+            raise
 
     async def _poll_han(self) -> Readout:
         assert self.han is not None

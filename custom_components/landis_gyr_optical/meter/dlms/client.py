@@ -1,20 +1,21 @@
 """Async DLMS/COSEM readers on a ``Link``: listen to pushes, or pull as the public client.
 
-The protocol work is sans-IO (``hdlc``, ``dlms``); this module only moves bytes and keeps
-time. Pulling is read-only by construction: the client proposes GET (and block transfer
-with GET) in its association and only ever sends GET requests.
+The protocol work is sans-IO (``hdlc``, ``association``, ``get``, ``short_names``,
+``optical``); this module only moves bytes and keeps time. Pulling is read-only by
+construction: the client proposes GET (or Read) and block transfer with them in its
+association and only ever sends GET (or Read) requests.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import time
 
 from ..clock import SessionClock
-from ..errors import NoAnswerError, ProtocolError, UnsupportedModeError
+from ..errors import MeterError, NoAnswerError, ProtocolError, UnsupportedModeError
 from ..iec62056_21.messages import (
     INITIAL_BAUD,
     INTER_CHARACTER_TIMEOUT,
@@ -24,13 +25,17 @@ from ..iec62056_21.messages import (
 )
 from ..line import Framing, LineSettings
 from ..link import Link
+from ..obis import ObisCode
 from ..readout import Direction, Readout
 from ..registers import Register
 from .association import (
+    MANAGEMENT_CLIENT,
     MANAGEMENT_LOGICAL_DEVICE,
     PUBLIC_CLIENT,
     AssociationError,
     AssociationResponse,
+    Referencing,
+    describe_diagnostic,
     encode_aarq,
 )
 from .axdr import Data
@@ -61,7 +66,26 @@ from .hdlc import (
 )
 from .mbus import MbusApduReader
 from .notification import Push, decode_push, identity_for
+from .optical import (
+    REFERENCINGS,
+    SERVER_ADDRESSES,
+    Association,
+    OpticalResult,
+    PasswordRefusedError,
+    PublicClientRefusedError,
+    Tried,
+    no_connection,
+    refusal,
+)
 from .registers import AccessError, DlmsError, scaling_from_data
+from .short_names import (
+    OBJECT_LIST,
+    ReadResponse,
+    encode_read_next,
+    encode_read_request,
+    object_list,
+    variable_name,
+)
 
 DLMS_BAUD = 9600
 """Rate of pushes and of meters that start in HDLC."""
@@ -146,8 +170,24 @@ class PullSettings:
     client: HdlcAddress = field(default_factory=lambda: HdlcAddress(PUBLIC_CLIENT))
     password: bytes | None = None
     """Low-level security password; ``None`` for the lowest security level."""
+    referencing: Referencing = Referencing.LOGICAL_NAMES
     reads: tuple[RegisterRead, ...] = STANDARD_READS
     frame_timeout: float = FRAME_TIMEOUT
+
+    @property
+    def association(self) -> Association:
+        """The association these settings ask for."""
+        return Association(self.server, self.client.logical, self.referencing, self.password)
+
+    def with_association(self, association: Association) -> PullSettings:
+        """Return the settings with another server, client, referencing and password."""
+        return replace(
+            self,
+            server=association.server,
+            client=HdlcAddress(association.client),
+            referencing=association.referencing,
+            password=association.password,
+        )
 
 
 async def read_dlms_mode_e(
@@ -156,10 +196,14 @@ async def read_dlms_mode_e(
     address: str = "",
     max_baud: int = 19200,
     settings: PullSettings | None = None,
+    clock: SessionClock | None = None,
 ) -> Readout:
-    """Sign on in IEC 62056-21 mode E, switch to HDLC at the negotiated rate and read."""
+    """Sign on in IEC 62056-21 mode E, switch to HDLC at the negotiated rate and read.
+
+    ``clock`` (a fresh one by default) keeps the trace, also of a read that fails.
+    """
     settings = settings or PullSettings()
-    clock = SessionClock()
+    clock = clock or SessionClock()
     link = Link(port, LineSettings(INITIAL_BAUD, Framing.SEVEN_E_ONE))
     await link.open()
     try:
@@ -193,15 +237,137 @@ async def open_mode_e(
 
 
 async def read_dlms_hdlc(
-    port: str, *, baud: int = DLMS_BAUD, settings: PullSettings | None = None
+    port: str,
+    *,
+    baud: int = DLMS_BAUD,
+    settings: PullSettings | None = None,
+    clock: SessionClock | None = None,
 ) -> Readout:
     """Read a meter that speaks HDLC on its optical port from the start (no IEC sign-on)."""
     settings = settings or PullSettings()
-    clock = SessionClock()
+    clock = clock or SessionClock()
     async with Link(port, LineSettings(baud, Framing.EIGHT_N_ONE)) as link:
         registers, raw = await _pull(link, settings, clock)
+    return _hdlc_readout(registers, raw, baud, clock)
+
+
+def _optical_readout(
+    identification: Identification | None,
+    registers: list[Register],
+    raw: bytes,
+    baud: int,
+    clock: SessionClock,
+) -> Readout:
+    if identification is None:
+        return _hdlc_readout(registers, raw, baud, clock)
+    return clock.readout(identification.identity, registers, protocol="dlms_mode_e", baud=baud, raw=raw)
+
+
+def _hdlc_readout(registers: list[Register], raw: bytes, baud: int, clock: SessionClock) -> Readout:
     name = next((r.text for r in registers if str(r.obis) == "0-0:42.0.0"), None)
     return clock.readout(identity_for(name), registers, protocol="dlms_hdlc", baud=baud, raw=raw)
+
+
+@contextlib.asynccontextmanager
+async def _session(
+    port: str, clock: SessionClock, *, mode_e: bool, address: str, max_baud: int
+) -> AsyncIterator[tuple[Link, Identification | None, int]]:
+    """Open the port and bring the meter to HDLC: a mode E sign-on, or 9600 Bd 8N1 at once."""
+    initial = (
+        LineSettings(INITIAL_BAUD, Framing.SEVEN_E_ONE)
+        if mode_e
+        else LineSettings(DLMS_BAUD, Framing.EIGHT_N_ONE)
+    )
+    link = Link(port, initial)
+    await link.open()
+    try:
+        identification, baud = (
+            await open_mode_e(link, clock, address=address, max_baud=max_baud)
+            if mode_e
+            else (None, DLMS_BAUD)
+        )
+        yield link, identification, baud
+    finally:
+        await link.close()
+
+
+async def discover_dlms_optical(
+    port: str,
+    *,
+    mode_e: bool,
+    address: str = "",
+    max_baud: int = 19200,
+    password: bytes | None = None,
+    frame_timeout: float = FRAME_TIMEOUT,
+    clock: SessionClock | None = None,
+) -> OpticalResult:
+    """Find how a DLMS optical port lets the client in, and read it (see ``optical``).
+
+    One session (a mode E sign-on, or 9600 Bd 8N1 from the start) tries the server addresses
+    until one answers the SNRM, then the public client with logical names, then short names;
+    a refusal of its credentials ends the search (the port is locked). A password, if given,
+    is then tried once with the management client in a second session. Raises
+    ``PublicClientRefusedError``, ``PasswordRefusedError``, ``NoAnswerError`` when no server
+    address answers, or what the session itself raised; ``clock`` keeps the whole trace.
+    """
+    clock = clock or SessionClock()
+    tried: list[Tried] = []
+    server: HdlcAddress | None = None
+    refused: AssociationError | None = None
+    last = REFERENCINGS[0]
+    async with _session(port, clock, mode_e=mode_e, address=address, max_baud=max_baud) as (
+        link,
+        identification,
+        baud,
+    ):
+        for candidate in SERVER_ADDRESSES:
+            channel = HdlcChannel(link, PullSettings(server=candidate, frame_timeout=frame_timeout), clock)
+            try:
+                await _connect(channel)
+            except NoAnswerError:
+                tried.append(Tried(channel.settings.association, no_connection(candidate)))
+                continue
+            server = candidate
+            for referencing in REFERENCINGS:
+                channel.settings = replace(channel.settings, referencing=referencing)
+                try:
+                    registers, raw = await _associate_and_read(channel)
+                except AssociationError as err:
+                    tried.append(Tried(channel.settings.association, refusal(err)))
+                    refused, last = err, referencing
+                    if err.authentication:
+                        break  # locked: the other referencing asks with the same (no) credentials
+                    continue
+                tried.append(Tried(channel.settings.association, "accepted"))
+                return OpticalResult(
+                    _optical_readout(identification, registers, raw, baud, clock),
+                    channel.settings.association,
+                    tuple(tried),
+                )
+            await _disconnect(channel)
+            break
+    if server is None or refused is None:
+        addresses = ", ".join(str(candidate) for candidate in SERVER_ADDRESSES)
+        raise NoAnswerError(f"the meter answered no HDLC SNRM at server addresses {addresses} on {port}")
+    if password is None:
+        raise PublicClientRefusedError(
+            tried, refused, None if identification is None else str(identification)
+        )
+    association = Association(server, MANAGEMENT_CLIENT, last, password)
+    async with _session(port, clock, mode_e=mode_e, address=address, max_baud=max_baud) as (link, _, baud):
+        settings = PullSettings(frame_timeout=frame_timeout).with_association(association)
+        channel = HdlcChannel(link, settings, clock)
+        await _connect(channel)
+        try:
+            registers, raw = await _associate_and_read(channel)
+        except AssociationError as err:
+            tried.append(Tried(association, refusal(err)))
+            await _disconnect(channel)
+            raise PasswordRefusedError(tried, err) from err
+    tried.append(Tried(association, "accepted"))
+    return OpticalResult(
+        _optical_readout(identification, registers, raw, baud, clock), association, tuple(tried)
+    )
 
 
 async def _read_identification(link: Link, clock: SessionClock) -> Identification:
@@ -294,47 +460,142 @@ async def associated[T](
 ) -> tuple[T, bytes]:
     """Connect (SNRM), associate (AARQ), run ``job`` on the channel, always disconnect (DISC)."""
     channel = HdlcChannel(link, settings, clock)
-    answer = await channel.exchange(channel.frame(SNRM))
-    if answer.kind is not FrameKind.UA:
-        raise DlmsError(f"the meter answered SNRM with {answer.kind.value}")
-    clock.mark("connected")
+    await _connect(channel)
+    await _associate(channel)
     try:
-        response = AssociationResponse.decode(await channel.request(encode_aarq(password=settings.password)))
-        if not response.accepted:
-            raise AssociationError(
-                f"the meter refused the association (diagnostic {response.diagnostic}); "
-                "a password or another client address may be needed"
-            )
         result = await job(channel)
         clock.mark("read")
     finally:
-        with contextlib.suppress(NoAnswerError):
-            await channel.exchange(channel.frame(DISC))
+        await _disconnect(channel)
     return result, bytes(channel.raw)
 
 
-async def _pull(link: Link, settings: PullSettings, clock: SessionClock) -> tuple[list[Register], bytes]:
-    async def read_all(channel: HdlcChannel) -> PullResult:
-        result = PullResult()
-        for read in settings.reads:
-            try:
-                value = await get(channel, AttributeReference(read.class_id, read.obis, 2))
-                scaling = (
-                    scaling_from_data(await get(channel, AttributeReference(read.class_id, read.obis, 3)))
-                    if read.scaled
-                    else None
-                )
-            except AccessError:
-                result.missing.append(read.obis)
-                continue
-            result.add(read, value, scaling)
-        return result
+async def _connect(channel: HdlcChannel) -> None:
+    answer = await channel.exchange(channel.frame(SNRM))
+    if answer.kind is not FrameKind.UA:
+        raise DlmsError(
+            f"the meter answered SNRM to server {channel.settings.server} with {answer.kind.value}"
+        )
+    channel.clock.mark("connected")
 
-    result, raw = await associated(link, settings, clock, read_all)
+
+async def _disconnect(channel: HdlcChannel) -> None:
+    with contextlib.suppress(NoAnswerError):
+        await channel.exchange(channel.frame(DISC))
+
+
+async def _associate(channel: HdlcChannel, *, keep_on_refusal: bool = False) -> None:
+    """Send the AARQ of the channel's settings; a refusal raises ``AssociationError``.
+
+    Anything but an accepted association disconnects, except a refusal with
+    ``keep_on_refusal``: the HDLC connection then stays up for another AARQ.
+    """
+    settings = channel.settings
+    try:
+        response = AssociationResponse.decode(
+            await channel.request(encode_aarq(password=settings.password, referencing=settings.referencing))
+        )
+    except MeterError:
+        await _disconnect(channel)
+        raise
+    if not response.accepted:
+        if not keep_on_refusal:
+            await _disconnect(channel)
+        raise AssociationError(
+            f"the meter refused the association of client {settings.client.logical} "
+            f"({describe_diagnostic(response.diagnostic)})",
+            diagnostic=response.diagnostic,
+            client=settings.client.logical,
+        )
+
+
+async def _read_standard(channel: HdlcChannel) -> PullResult:
+    result = PullResult()
+    if channel.settings.referencing is Referencing.SHORT_NAMES:
+        await _read_short_names(channel, channel.settings, result)
+    else:
+        await _read_logical_names(channel, channel.settings, result)
+    return result
+
+
+def _finish(result: PullResult) -> list[Register]:
     registers = result.finish()
     if not registers:
         raise DlmsError("the meter answered none of the standard registers")
-    return registers, raw
+    return registers
+
+
+async def _pull(link: Link, settings: PullSettings, clock: SessionClock) -> tuple[list[Register], bytes]:
+    """Connect, associate, read the standard registers (logical or short names), disconnect."""
+    result, raw = await associated(link, settings, clock, _read_standard)
+    return _finish(result), raw
+
+
+async def _associate_and_read(channel: HdlcChannel) -> tuple[list[Register], bytes]:
+    """Associate on a connected channel and read the standard registers, then disconnect.
+
+    A refused association leaves the HDLC connection up, so another AARQ may follow on it.
+    """
+    await _associate(channel, keep_on_refusal=True)
+    try:
+        result = await _read_standard(channel)
+        channel.clock.mark("read")
+    finally:
+        await _disconnect(channel)
+    return _finish(result), bytes(channel.raw)
+
+
+async def _read_logical_names(channel: HdlcChannel, settings: PullSettings, result: PullResult) -> None:
+    for read in settings.reads:
+        try:
+            value = await get(channel, AttributeReference(read.class_id, read.obis, 2))
+            scaling = (
+                scaling_from_data(await get(channel, AttributeReference(read.class_id, read.obis, 3)))
+                if read.scaled
+                else None
+            )
+        except AccessError:
+            result.missing.append(read.obis)
+            continue
+        result.add(read, value, scaling)
+
+
+async def _read_short_names(channel: HdlcChannel, settings: PullSettings, result: PullResult) -> None:
+    """Learn the base names from the association's object list, then Read each standard object."""
+    names = object_list(await _read(channel, OBJECT_LIST, None))
+    for read in settings.reads:
+        entry = names.get(read.obis)
+        if entry is None or entry.class_id != read.class_id:
+            result.missing.append(read.obis)
+            continue
+        try:
+            value = await _read(channel, variable_name(entry.base_name, 2), read.obis)
+            scaling = (
+                scaling_from_data(await _read(channel, variable_name(entry.base_name, 3), read.obis))
+                if read.scaled
+                else None
+            )
+        except AccessError:
+            result.missing.append(read.obis)
+            continue
+        result.add(read, value, scaling)
+
+
+async def _read(channel: HdlcChannel, name: int, obis: ObisCode | None) -> Data:
+    """Read one variable, block by block when the meter answers in blocks."""
+    response = ReadResponse.decode(await channel.request(encode_read_request(name)))
+    blocks: list[bytes] = []
+    while True:
+        if response.block_number is None:
+            if response.data is None:
+                raise AccessError(obis or ObisCode.parse("0-0:40.0.0"), response.result)
+            if blocks:
+                raise DlmsError("a Read answered in blocks ended without a last block")
+            return response.data
+        blocks.append(response.raw_block)
+        if response.last_block:
+            return datablock_to_data(b"".join(blocks))
+        response = ReadResponse.decode(await channel.request(encode_read_next(response.block_number)))
 
 
 async def get(channel: HdlcChannel, reference: AttributeReference, request: bytes | None = None) -> Data:
