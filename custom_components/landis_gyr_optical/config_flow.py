@@ -59,6 +59,7 @@ from .const import (
 from .coordinator import LandisGyrConfigEntry, default_scan_interval
 from .detection import (
     STEP_OF_ERROR,
+    DetectionFailedError,
     FoundMeter,
     meter_unique_id,
     read_for_flow,
@@ -71,6 +72,7 @@ from .meter.iec62056_21.session import Protocol
 from .meter.line import Framing
 from .meter.link import describe_port
 from .meter.variants import KeyFormatError, MeterConfig, Variant, parse_key
+from .meter.verdicts import Verdict
 from .options_flow import LandisGyrOptionsFlow, interval_selector
 from .ports import SerialPort, list_ports, usb_id, valid_port
 
@@ -105,6 +107,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         self._variant_input: dict[str, Any] = {}
         self._read_task: asyncio.Task[FoundMeter] | None = None
         self._found: FoundMeter | None = None
+        self._verdict: Verdict | None = None
 
     @staticmethod
     @callback
@@ -257,11 +260,19 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
             }
         )
         errors, self._errors = self._errors, {}
+        verdict, self._verdict = self._verdict, None
+        details = verdict.placeholders if verdict is not None else {}
         return self.async_show_form(
             step_id="protocol",
             data_schema=schema,
             errors=errors,
-            description_placeholders={"port": describe_port(self._port or "")},
+            description_placeholders={
+                "port": describe_port(self._port or ""),
+                "error": details.get("error", ""),
+                "identification": details.get("identification", ""),
+                "diagnostic": details.get("diagnostic", ""),
+                "tried": details.get("tried", ""),
+            },
         )
 
     # --- what a variant needs besides the protocol -----------------------------------------------
@@ -373,6 +384,10 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         task, self._read_task = self._read_task, None
         try:
             self._found = task.result()
+        except DetectionFailedError as err:
+            LOGGER.debug("detection on %s failed: %s", describe_port(self._port or ""), err)
+            self._verdict = err.verdict
+            self._errors = {"base": err.verdict.key}
         except MeterError as err:
             LOGGER.debug("test read on %s failed: %s", describe_port(self._port or ""), err)
             self._errors = {"base": err.key}
@@ -410,15 +425,28 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         found = self._found
         assert found is not None
         readout = found.readout
+        variant = str(found.config.variant)
+        # The variant is shown as the protocol selector's one option: the frontend translates it.
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_PROTOCOL, default=variant): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[str(choice) for choice in PROTOCOL_CHOICES if choice == variant],
+                        mode=SelectSelectorMode.LIST,
+                        translation_key=CONF_PROTOCOL,
+                    )
+                )
+            }
+        )
         return self.async_show_form(
             step_id="found",
+            data_schema=schema,
             description_placeholders={
                 "manufacturer": readout.manufacturer or readout.identity.flag_id,
                 "identification": readout.identity.identification,
-                "protocol": str(found.config.variant),
+                "protocol": variant,
                 "baud": str(readout.baud),
                 "registers": str(len(readout.current)),
-                "summary": found.summary,
             },
         )
 

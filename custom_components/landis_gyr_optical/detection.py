@@ -21,7 +21,7 @@ from .meter.eredes_han.client import (
     probe_eredes,
     read_time_limit,
 )
-from .meter.errors import MeterError, NoAnswerError, PortError
+from .meter.errors import MeterError, PortError
 from .meter.iec62056_21.client import read_meter
 from .meter.iec62056_21.messages import INITIAL_BAUD, MAX_REACTION_TIME
 from .meter.iec62056_21.session import WAKE_UP_CHARACTERS, WAKE_UP_PAUSE, Protocol, SessionSettings
@@ -29,6 +29,7 @@ from .meter.line import Framing, LineSettings
 from .meter.probe import ATTEMPTS_BEYOND_IEC, DEFAULT_LISTEN_TIME, ProbeReport, probe, variants
 from .meter.readout import Readout
 from .meter.variants import DLMS_PULL_VARIANTS, MeterConfig, MeterReader, Variant
+from .meter.verdicts import Verdict, VerdictKey, failure_verdict
 
 READ_RETRIES = 2
 DETECT_LISTEN_TIME = DEFAULT_LISTEN_TIME
@@ -124,25 +125,34 @@ class KeyRequiredError(DecryptionError):
     key = KEY_REQUIRED
 
 
-def error_of(report: ProbeReport) -> MeterError:
-    """Return the most telling error of a failed probe.
+class DetectionFailedError(Exception):
+    """Detection found no working variant; the verdict says why and what to do."""
 
-    A port error first, then a meter that needs a key or refuses registers, then a garbled
-    answer, then silence.
+    def __init__(self, verdict: Verdict) -> None:
+        """Keep the verdict (its English text is the message)."""
+        super().__init__(verdict.text)
+        self.verdict = verdict
+
+
+def error_of(report: ProbeReport) -> MeterError | DetectionFailedError:
+    """Return what a failed probe tells the user: the error of a step to fix, or the verdict.
+
+    A port error, and a meter that needs a key or refuses its registers, stay the errors the
+    variant steps handle (the key step, the HAN access issue); every other outcome is the
+    probe's verdict (nothing back, only the echo, an identification without a readout, a
+    port locked by the grid operator, garbled bytes).
     """
     errors = [attempt.error for attempt in report.attempts if attempt.error is not None]
     for error in errors:
         if isinstance(error, PortError):
             return error
+    verdict = failure_verdict(report.port, report.attempts)
     needs = report.needs_credentials
-    if needs is not None and needs.error is not None:
+    if verdict.key is VerdictKey.NEEDS_CREDENTIALS and needs is not None and needs.error is not None:
         if isinstance(needs.error, DecryptionError):
             return KeyRequiredError(str(needs.error))
         return needs.error
-    for error in errors:
-        if not isinstance(error, NoAnswerError):
-            return error
-    return NoAnswerError(report.summary)
+    return DetectionFailedError(verdict)
 
 
 def han_config(config: MeterConfig, found: HanFound) -> MeterConfig:

@@ -196,25 +196,44 @@ async def test_read_errors(
 
 
 @pytest.mark.parametrize(
-    ("errors", "key"),
+    ("attempts", "key", "shown"),
     [
-        ((NoAnswerError("silent"), PortError(PORT, "busy")), "cannot_open_port"),
-        ((NoAnswerError("silent"), ProtocolError("garbage")), "unsupported_response"),
-        ((NoAnswerError("silent"), None), "no_answer"),
+        (((NoAnswerError("silent"), b""), (PortError(PORT, "busy"), b"")), "cannot_open_port", {}),
+        (((NoAnswerError("silent"), b""), (ProtocolError("garbage"), b"\x00\xff")), "garbled", {}),
+        (((NoAnswerError("silent"), b"/?!\r\n"), (None, b"")), "only_echo", {}),
+        (((NoAnswerError("silent"), b""), (None, b"")), "nothing_back", {}),
+        (
+            ((NoAnswerError("no readout"), b"/?!\r\n/ISK5MT174-0001\r\n"), (None, b"")),
+            "identification_no_readout",
+            {"identification": "ISK5MT174-0001", "tried": "try 1"},
+        ),
     ],
+    ids=["port", "garbled", "echo", "nothing", "identification"],
 )
 async def test_detection_fails(
-    hass: HomeAssistant, mock_ports: list[Any], errors: tuple[Exception | None, ...], key: str
+    hass: HomeAssistant,
+    mock_ports: list[Any],
+    attempts: tuple[tuple[Exception | None, bytes], ...],
+    key: str,
+    shown: dict[str, str],
 ) -> None:
-    """A failed detection reports its most telling error."""
-    attempts = tuple(
-        ProbeAttempt(f"try {n}", None, b"", b"", "failed", False, error) for n, error in enumerate(errors)
+    """A failed detection shows its verdict, translated, with the details as placeholders."""
+    report = ProbeReport(
+        PORT,
+        tuple(
+            ProbeAttempt(f"try {n}", None, b"/?!\r\n", received, "failed", False, error)
+            for n, (error, received) in enumerate(attempts)
+        ),
+        None,
+        None,
     )
-    report = ProbeReport(PORT, attempts, None, None)
     with patch("custom_components.landis_gyr_optical.detection.probe", AsyncMock(return_value=report)):
         result = await _start_at_protocol(hass)
         result = await _read(hass, result, _protocol_input("auto"))
     assert result["errors"] == {"base": key}
+    placeholders = result["description_placeholders"]
+    assert {name: placeholders[name] for name in shown} == shown
+    assert set(placeholders) == {"port", "error", "identification", "diagnostic", "tried"}
 
 
 async def test_already_configured(

@@ -26,6 +26,11 @@ from custom_components.landis_gyr_optical.meter.errors import MeterError
 from custom_components.landis_gyr_optical.meter.iec62056_21.datasets import parse_data_block
 from custom_components.landis_gyr_optical.meter.iec62056_21.messages import Identification
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
+from custom_components.landis_gyr_optical.meter.verdicts import (
+    ENGLISH as VERDICT_ENGLISH,
+    PLACEHOLDERS as VERDICT_PLACEHOLDERS,
+    VerdictKey,
+)
 
 PACKAGE = "custom_components.landis_gyr_optical"
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / "landis_gyr_optical"
@@ -231,7 +236,8 @@ def test_error_keys_come_from_the_protocol_core() -> None:
 def resolve(node: ast.expr, module: ModuleType) -> set[str]:
     """The strings an expression can stand for: literals, module constants, error classes' keys.
 
-    ``<variable>.key`` is a caught ``MeterError``: it can be any reachable error's key.
+    ``<variable>.key`` is a caught ``MeterError``: it can be any reachable error's key;
+    ``<variable>.verdict.key`` is a probe verdict: any ``VerdictKey``.
     An expression this does not understand fails the test, so new code cannot slip past.
     """
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -246,6 +252,13 @@ def resolve(node: ast.expr, module: ModuleType) -> set[str]:
             return {owner.key}
         if owner is None:
             return set(ERROR_KEYS)
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr == "key"
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "verdict"
+    ):
+        return {str(key) for key in VerdictKey}
     raise AssertionError(f"{module.__name__}: cannot tell which key {ast.unparse(node)} is")
 
 
@@ -591,3 +604,14 @@ def test_sub_meter_devices_are_named_in_english() -> None:
     devices = ENGLISH["device"]
     for kind in sensor.SUB_METER_DESCRIPTIONS:
         assert placeholders(devices[f"{kind}_meter"]["name"]) == {"channel"}, kind
+
+
+# --- probe verdicts ----------------------------------------------------------------------------
+
+
+def test_verdicts_read_the_same_in_the_core_and_in_english() -> None:
+    """The command line prints the core's English; the flow shows ``config.error.<key>``: one text."""
+    errors = ENGLISH["config"]["error"]
+    assert {key: errors.get(key) for key in VerdictKey} == {key: VERDICT_ENGLISH[key] for key in VerdictKey}
+    used = set().union(*(placeholders(text) for text in VERDICT_ENGLISH.values()))
+    assert used <= set(VERDICT_PLACEHOLDERS)

@@ -239,7 +239,8 @@ async def test_push_detected_and_diagnostics_redact_keys(
         result = await _submit(hass, result, _protocol("auto"))
         assert result["step_id"] == "found"
         assert result["description_placeholders"]["protocol"] == "dlms_push"
-        assert "--" not in result["description_placeholders"]["summary"]
+        # The variant is the one option of the translated protocol selector.
+        assert result["data_schema"]({}) == {CONF_PROTOCOL: "dlms_push"}
         with patch("custom_components.landis_gyr_optical.async_setup_entry", return_value=True):
             result = await _submit(hass, result, {})
         assert result["data"][CONF_PROTOCOL] == "dlms_push"
