@@ -112,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     probe_cmd.add_argument("--key", type=_key, default=None, help="DLMS encryption key for encrypted pushes")
     probe_cmd.add_argument("--auth-key", type=_key, default=None)
+    probe_cmd.add_argument(
+        "--password", default=None, help="DLMS low-level password, tried once (a wrong one locks the port)"
+    )
     probe_cmd.add_argument("--timeout", type=float, default=None)
     probe_cmd.add_argument("--json", action="store_true")
     add_profile_parser(commands, _address)
@@ -291,6 +294,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, errout:
                 listen_time=args.listen,
                 key=args.key,
                 authentication_key=args.auth_key,
+                password=args.password.encode() if args.password else None,
                 on_attempt=show,
             )
 

@@ -272,6 +272,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 "identification": details.get("identification", ""),
                 "diagnostic": details.get("diagnostic", ""),
                 "tried": details.get("tried", ""),
+                "variant": details.get("variant", ""),
             },
         )
 

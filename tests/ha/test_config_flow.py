@@ -233,7 +233,7 @@ async def test_detection_fails(
     assert result["errors"] == {"base": key}
     placeholders = result["description_placeholders"]
     assert {name: placeholders[name] for name in shown} == shown
-    assert set(placeholders) == {"port", "error", "identification", "diagnostic", "tried"}
+    assert set(placeholders) == {"port", "error", "identification", "diagnostic", "tried", "variant"}
 
 
 async def test_already_configured(

@@ -43,6 +43,7 @@ from tests.simulator.dlms import (
     PullMeter,
     encrypted_push_frames,
     gbt_push_frames,
+    locked_zcx_meter,
     push_apdu,
     single_push_frame,
     standard_objects,
@@ -473,6 +474,20 @@ async def test_eredes_damaged_stored_map_is_learned_again(hass: HomeAssistant) -
         assert await hass.config_entries.async_setup(entry.entry_id)
         assert entry.data[CONF_HAN_MAP] == {"three_phase": False, "denied": [], "absent": [0x006E]}
         await _unload_closes(hass, entry, meter.port)
+
+
+async def test_locked_zcx_optical_port_detected(hass: HomeAssistant) -> None:
+    """Detection on an E-Redes ZCX optical port: the form says it is locked and names the HAN route."""
+    async with locked_zcx_meter() as meter:
+        result = await _start(hass, meter.port)
+        with patch("custom_components.landis_gyr_optical.detection.DETECT_LISTEN_TIME", 0.5):
+            result = await _submit(hass, result, _protocol("auto"))
+    assert result["step_id"] == "protocol"
+    assert result["errors"] == {"base": "port_locked_eredes"}
+    placeholders = result["description_placeholders"]
+    assert placeholders["identification"] == "LGZ5\\2ZCXe110CRU0L3D2.03"
+    assert placeholders["diagnostic"] == "authentication failure (13)"
+    assert placeholders["variant"] == "DLMS/COSEM, IEC 62056-21 mode E, HDLC, server 1/0"
 
 
 async def test_eredes_detected(hass: HomeAssistant) -> None:

@@ -13,7 +13,7 @@ import time
 
 from .clock import SessionClock
 from .dlms.ciphering import DecryptionError
-from .dlms.client import DLMS_BAUD, PullSettings, read_dlms_hdlc, read_dlms_mode_e, read_dlms_push
+from .dlms.client import DLMS_BAUD, discover_dlms_optical, read_dlms_push
 from .eredes_han.client import probe_eredes
 from .errors import MeterError, NoAnswerError, PortError
 from .iec62056_21.client import effective_settings, run_session
@@ -25,6 +25,7 @@ from .readout import Direction, Readout, TraceEntry, printable
 from .sml.client import read_sml_push
 from .sml.frames import START as SML_START
 from .variants import MeterConfig, Variant
+from .verdicts import CREDENTIAL_ERRORS, Verdict, failure_verdict
 
 DEFAULT_LISTEN_TIME = 12.0
 """Seconds to listen for a mode D or P1 push (they come every 1-10 s)."""
@@ -33,8 +34,6 @@ SNIFF_TIME = 3.0
 HDLC_FRAME_TIMEOUT = 1.5
 """Seconds a meter that starts in HDLC gets to answer the SNRM."""
 _MAX_RAW = 512
-CREDENTIAL_ERRORS = frozenset({"invalid_key", "association_rejected", "register_not_enabled"})
-"""Error keys that mean the meter was found but refuses (or needs) something from the user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,24 +82,12 @@ class ProbeReport:
                 f"{readout.identity}) answered to {self.settings.describe()}: readout at "
                 f"{readout.baud} Bd with {len(readout.registers)} data sets."
             )
-        failed = next((a for a in self.attempts if isinstance(a.error, PortError)), None)
-        if failed is not None:
-            return f"The port could not be used: {failed.error}."
-        needs = self.needs_credentials
-        if needs is not None:
-            return f"A meter answered, but: {needs.verdict}."
-        if any(attempt.received for attempt in self.attempts):
-            return (
-                "Bytes came back but no attempt produced a complete, verified readout. "
-                "See each attempt's verdict: a garbled answer means a rate or framing mismatch, "
-                "an answer that stops early means a badly aligned head or a noisy line."
-            )
-        return (
-            "The port stayed silent in every attempt. Check that the head sits squarely on the "
-            "meter's optical port (cable side as the head's manual shows), that the port path is "
-            "the head's and no other program holds it, and the head's wiring and power. Some "
-            "meters only answer after their display button is pressed."
-        )
+        return self.verdict.text
+
+    @property
+    def verdict(self) -> Verdict:
+        """Why no attempt gave a readout, and what to do (see ``verdicts``)."""
+        return failure_verdict(self.port, self.attempts)
 
     @property
     def ok(self) -> bool:
@@ -180,6 +167,7 @@ async def probe(
     listen_time: float = DEFAULT_LISTEN_TIME,
     key: bytes | None = None,
     authentication_key: bytes | None = None,
+    password: bytes | None = None,
     on_attempt: Callable[[ProbeAttempt], None] | None = None,
 ) -> ProbeReport:
     """Try each variant until one yields a verified readout; never raises a ``MeterError``.
@@ -197,7 +185,7 @@ async def probe(
     steps.append(lambda: _listen_binary(port, listen_time, key, authentication_key))
     steps += [_bind(_try, port, variant) for variant in later]
     steps.append(_bind(_try, port, listens[0]))
-    steps.append(lambda: _try_hdlc(port))
+    steps.append(lambda: _try_dlms_optical(port, mode_e=False, password=password))
     steps.append(lambda: _try_han(port))
     steps += [_bind(_try, port, variant) for variant in listens[1:]]
 
@@ -217,7 +205,12 @@ async def probe(
             break
         if not mode_e_tried and _announces_mode_e(attempt.received):
             mode_e_tried = True
-            steps.insert(0, lambda: _try_mode_e(port, address, max_baud))
+            steps.insert(
+                0,
+                lambda: _try_dlms_optical(
+                    port, mode_e=True, address=address, max_baud=max_baud, password=password
+                ),
+            )
     return ProbeReport(describe_port(port), tuple(attempts), None, None)
 
 
@@ -325,28 +318,40 @@ def _verdict(err: MeterError, received: bytes) -> str:
     return f"answered, but the readout failed: {err}"
 
 
-async def _try_mode_e(port: str, address: str, max_baud: int) -> tuple[ProbeAttempt, Readout | None]:
-    name = "sign-on for mode E, then DLMS/COSEM over HDLC"
-    config = MeterConfig(Variant.DLMS_MODE_E, address=address, max_baud=max_baud)
+async def _try_dlms_optical(
+    port: str, *, mode_e: bool, address: str = "", max_baud: int = 19200, password: bytes | None = None
+) -> tuple[ProbeAttempt, Readout | None]:
+    """Mode E (or direct HDLC) with the server addresses, clients and referencings L+G ports accept.
+
+    The attempt keeps every byte sent and received, also when the meter refuses.
+    """
+    variant = Variant.DLMS_MODE_E if mode_e else Variant.DLMS_HDLC
+    name = (
+        "sign-on for mode E, then DLMS/COSEM over HDLC"
+        if mode_e
+        else f"DLMS/COSEM over HDLC at {DLMS_BAUD} Bd 8N1 (SNRM)"
+    )
+    clock = SessionClock()
     started = time.monotonic()
     try:
-        readout = await read_dlms_mode_e(
-            port, address=address, max_baud=max_baud, settings=config.pull_settings()
+        found = await discover_dlms_optical(
+            port,
+            mode_e=mode_e,
+            address=address,
+            max_baud=max_baud,
+            password=password,
+            frame_timeout=HDLC_FRAME_TIMEOUT,
+            clock=clock,
         )
     except MeterError as err:
-        return _failure(name, config, err, started)
-    return _success(name, config, readout, started)
-
-
-async def _try_hdlc(port: str) -> tuple[ProbeAttempt, Readout | None]:
-    name = f"DLMS/COSEM over HDLC at {DLMS_BAUD} Bd 8N1 (SNRM)"
-    config = MeterConfig(Variant.DLMS_HDLC)
-    started = time.monotonic()
-    try:
-        readout = await read_dlms_hdlc(port, settings=PullSettings(frame_timeout=HDLC_FRAME_TIMEOUT))
-    except MeterError as err:
-        return _failure(name, config, err, started)
-    return _success(name, config, readout, started)
+        sent, received = _split(clock.trace)
+        config = MeterConfig(variant, address=address, max_baud=max_baud)
+        verdict = _verdict(err, received)
+        return ProbeAttempt(
+            name, config, sent, received, verdict, False, err, time.monotonic() - started
+        ), None
+    config = MeterConfig.for_association(variant, found.association, address=address, max_baud=max_baud)
+    return _success(name, config, found.readout, started)
 
 
 async def _try_han(port: str) -> tuple[ProbeAttempt, Readout | None]:
@@ -425,6 +430,7 @@ async def _listen_binary(
 
 __all__ = [
     "ATTEMPTS_BEYOND_IEC",
+    "CREDENTIAL_ERRORS",
     "DEFAULT_LISTEN_TIME",
     "ProbeAttempt",
     "ProbeReport",

@@ -37,7 +37,7 @@ class VerdictKey(StrEnum):
     GARBLED = "garbled"
 
 
-PLACEHOLDERS: Final = ("port", "error", "identification", "diagnostic", "tried")
+PLACEHOLDERS: Final = ("port", "error", "identification", "diagnostic", "tried", "variant")
 """Every placeholder a verdict may use (the config flow supplies all of them)."""
 
 _HAN_ROUTE = (
@@ -47,8 +47,8 @@ _HAN_ROUTE = (
     '(Portugal, Modbus RTU)" here.'
 )
 _LOCKED = (
-    "The meter /{identification} speaks DLMS/COSEM on its optical port but refuses the public "
-    "client ({diagnostic}): this optical port is locked by the grid operator; it gives no data "
+    "The meter /{identification} answers on its optical port with {variant}, but refuses the "
+    "public client ({diagnostic}): this optical port is locked by the grid operator; it gives no data "
     "without the operator's credentials."
 )
 ENGLISH: Final[dict[VerdictKey, str]] = {
@@ -153,7 +153,12 @@ def failure_verdict(port: str, attempts: Sequence[ProbeAttempt]) -> Verdict:
     if locked is not None:
         name = locked.identification or identification or ""
         key = VerdictKey.PORT_LOCKED_EREDES if is_eredes_identification(name) else VerdictKey.PORT_LOCKED
-        return Verdict(key, {"port": port, "identification": name, "diagnostic": _diagnostic(locked)})
+        variant = "DLMS/COSEM, IEC 62056-21 mode E, HDLC" if locked.identification else "DLMS/COSEM, HDLC"
+        if locked.tried:
+            # Technical names only: the placeholder reads the same in every language.
+            variant += f", server {locked.tried[-1].association.server}"
+        details = {"identification": name, "diagnostic": _diagnostic(locked), "variant": variant}
+        return Verdict(key, {"port": port, **details})
     refused = next((err for err in errors if isinstance(err, PasswordRefusedError)), None)
     if refused is not None:
         return Verdict(VerdictKey.PASSWORD_REFUSED, {"port": port, "diagnostic": _diagnostic(refused)})
