@@ -29,7 +29,7 @@ from .meter.line import Framing, LineSettings
 from .meter.probe import ATTEMPTS_BEYOND_IEC, DEFAULT_LISTEN_TIME, ProbeReport, probe, variants
 from .meter.readout import Readout
 from .meter.variants import DLMS_PULL_VARIANTS, MeterConfig, MeterReader, Variant
-from .meter.verdicts import Verdict, VerdictKey, failure_verdict
+from .meter.verdicts import ANSWERED_ERRORS, Verdict, VerdictKey, failure_verdict
 
 READ_RETRIES = 2
 DETECT_LISTEN_TIME = DEFAULT_LISTEN_TIME
@@ -147,11 +147,11 @@ def error_of(report: ProbeReport) -> MeterError | DetectionFailedError:
         if isinstance(error, PortError):
             return error
     verdict = failure_verdict(report.port, report.attempts)
-    needs = report.needs_credentials
-    if verdict.key is VerdictKey.NEEDS_CREDENTIALS and needs is not None and needs.error is not None:
-        if isinstance(needs.error, DecryptionError):
-            return KeyRequiredError(str(needs.error))
-        return needs.error
+    needs = next((error for error in errors if error.key in ANSWERED_ERRORS), None)
+    if verdict.key is VerdictKey.NEEDS_CREDENTIALS and needs is not None:
+        if isinstance(needs, DecryptionError):
+            return KeyRequiredError(str(needs))
+        return needs
     return DetectionFailedError(verdict)
 
 

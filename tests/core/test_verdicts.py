@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from custom_components.landis_gyr_optical.meter.dlms.association import AssociationError
+from custom_components.landis_gyr_optical.meter.dlms.axdr import Data, DataType
 from custom_components.landis_gyr_optical.meter.dlms.hdlc import HdlcAddress
+from custom_components.landis_gyr_optical.meter.dlms.layouts import UnknownPushLayoutError
 from custom_components.landis_gyr_optical.meter.dlms.optical import (
     Association,
     PasswordRefusedError,
@@ -140,3 +142,10 @@ def test_helpers() -> None:
     assert is_echo(SIGN_ON, SIGN_ON[:3]) and is_echo(SIGN_ON + b"x", SIGN_ON)
     assert not is_echo(b"", b"a") and not is_echo(SIGN_ON, b"") and not is_echo(SIGN_ON, b"/LGZ")
     assert str(Verdict(VerdictKey.GARBLED)) == ENGLISH[VerdictKey.GARBLED]
+
+
+def test_an_unknown_push_layout_is_named() -> None:
+    error = UnknownPushLayoutError(Data(DataType.LONG_UNSIGNED, 7))
+    verdict = failure_verdict("p", [attempt("listen", received=b"~\xa0", error=error)])
+    assert verdict.key is VerdictKey.NEEDS_CREDENTIALS
+    assert verdict.text == f"A meter answered, but: {error}."

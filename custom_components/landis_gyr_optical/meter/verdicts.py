@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 CREDENTIAL_ERRORS: Final = frozenset({"invalid_key", "association_rejected", "register_not_enabled"})
 """Error keys that mean the meter was found but refuses (or needs) something from the user."""
+ANSWERED_ERRORS: Final = CREDENTIAL_ERRORS | {"unknown_push_layout"}
+"""Error keys that say precisely what a meter that answered needs (the error's own text)."""
 
 
 class VerdictKey(StrEnum):
@@ -162,7 +164,7 @@ def failure_verdict(port: str, attempts: Sequence[ProbeAttempt]) -> Verdict:
     refused = next((err for err in errors if isinstance(err, PasswordRefusedError)), None)
     if refused is not None:
         return Verdict(VerdictKey.PASSWORD_REFUSED, {"port": port, "diagnostic": _diagnostic(refused)})
-    needs = next((err for err in errors if err.key in CREDENTIAL_ERRORS), None)
+    needs = next((err for err in errors if err.key in ANSWERED_ERRORS), None)
     if needs is not None:
         return Verdict(VerdictKey.NEEDS_CREDENTIALS, {"port": port, "error": str(needs)})
     if identification is not None:
@@ -186,6 +188,7 @@ def _diagnostic(err: MeterError) -> str:
 
 
 __all__ = [
+    "ANSWERED_ERRORS",
     "CREDENTIAL_ERRORS",
     "ENGLISH",
     "PLACEHOLDERS",
