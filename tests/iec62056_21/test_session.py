@@ -26,6 +26,7 @@ from custom_components.landis_gyr_optical.meter.iec62056_21.messages import (
 from custom_components.landis_gyr_optical.meter.iec62056_21.session import (
     DEFAULT_MAX_READOUT,
     MAX_JUNK,
+    SLOW_REACTION_TIME,
     TIMING_SLACK,
     WAKE_UP_CHARACTERS,
     WAKE_UP_PAUSE,
@@ -127,10 +128,12 @@ def test_mode_c_full_sequence_capped_by_max_baud() -> None:
     receive = first[1]
     assert isinstance(receive, Receive)
     assert receive.what == "identification"
-    # The longest reaction time, then the first character's own wire time, then USB slack.
-    assert receive.first_byte_timeout == pytest.approx(MAX_REACTION_TIME + 10 / 300 + TIMING_SLACK)
+    # A slow meter's reaction time, then the first character's own wire time, then USB slack.
+    first_byte = SLOW_REACTION_TIME + 10 / 300 + TIMING_SLACK
+    assert SLOW_REACTION_TIME >= 2 * MAX_REACTION_TIME
+    assert receive.first_byte_timeout == pytest.approx(first_byte)
     assert receive.inter_character_timeout == INTER_CHARACTER_TIMEOUT
-    assert receive.total_timeout == pytest.approx(MAX_REACTION_TIME + 2 * 48 * 10 / 300)
+    assert receive.total_timeout == pytest.approx(first_byte + 2 * 48 * 10 / 300)
     assert len(first) == 2
     assert session.needs_data
 
@@ -144,10 +147,9 @@ def test_mode_c_full_sequence_capped_by_max_baud() -> None:
     data_receive = after[3]
     assert isinstance(data_receive, Receive)
     assert data_receive.what == "data message"
-    assert data_receive.first_byte_timeout == pytest.approx(MAX_REACTION_TIME + 10 / 9600 + TIMING_SLACK)
-    assert data_receive.total_timeout == pytest.approx(
-        MAX_REACTION_TIME + 2 * DEFAULT_MAX_READOUT * 10 / 9600
-    )
+    data_first_byte = SLOW_REACTION_TIME + 10 / 9600 + TIMING_SLACK
+    assert data_receive.first_byte_timeout == pytest.approx(data_first_byte)
+    assert data_receive.total_timeout == pytest.approx(data_first_byte + 2 * DEFAULT_MAX_READOUT * 10 / 9600)
     assert len(after) == 4
     assert session.line.baud == 9600
     assert session.mode is Mode.C
@@ -824,3 +826,13 @@ def test_push_listen_starts_only_at_an_identification() -> None:
     assert not session.message_started
     session.receive_data(b"/LGF5E360\r\n")
     assert session.message_started
+
+
+def test_transport_latency_is_allowed_for_twice() -> None:
+    """The request and the answer both cross the network: the allowance grows by the round trip."""
+    local = pull(Session(SessionSettings()))[1]
+    remote = pull(Session(SessionSettings(transport_latency=0.4)))[1]
+    assert isinstance(local, Receive)
+    assert isinstance(remote, Receive)
+    assert remote.first_byte_timeout - local.first_byte_timeout == pytest.approx(0.8)
+    assert remote.total_timeout - local.total_timeout == pytest.approx(0.8)

@@ -265,7 +265,7 @@ async def answers(profile: MeterProfile, *messages: bytes) -> bool:
     try:
         for message in messages:
             meter._on_receive(message)
-        await asyncio.sleep(sum(len(message) for message in messages) / 30 + 0.1)
+        await asyncio.sleep(sum(len(message) for message in messages) / 30 + profile.reaction_time + 0.1)
         return bool(meter.written)
     finally:
         await meter.close()

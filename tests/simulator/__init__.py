@@ -24,6 +24,7 @@ from .profile import (
     profile_names,
     quick_profile,
 )
+from .transport import Transport
 
 __all__ = [
     "QUICK_REACTION_TIME",
@@ -35,6 +36,7 @@ __all__ = [
     "PtyMeter",
     "SimulatedMeter",
     "TcpMeter",
+    "Transport",
     "data_message",
     "garbage",
     "load_profile",

@@ -43,6 +43,7 @@ from custom_components.landis_gyr_optical.meter.line import Framing, LineSetting
 
 from .profile import Faults, MeterProfile
 from .recording import blocks, frame, parse_range
+from .transport import Delays, Transport
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ WAKE_UP_MINIMUM = 40
 """NUL characters a battery meter needs to wake up."""
 WAKE_UP_VALIDITY = 5.0
 """Seconds a wake-up keeps a battery meter listening for a sign-on."""
+LINE_POLL = 0.002
+"""How often the client's line settings are sampled when a transport delays their changes."""
 _MAX_RX = 256
 
 
@@ -139,9 +142,16 @@ class SimulatedMeter:
 
     port: str
 
-    def __init__(self, profile: MeterProfile) -> None:
-        """Prepare the meter; the port starts in ``start`` (or ``async with``)."""
+    def __init__(self, profile: MeterProfile, *, transport: Transport | None = None) -> None:
+        """Prepare the meter; the port starts in ``start`` (or ``async with``).
+
+        ``transport`` puts latency and jitter between the client and the meter's line.
+        """
         self.profile = profile
+        self.transport = transport or Transport()
+        self._delays = Delays(self.transport)
+        self._line_changes: list[tuple[float, ClientLine | None]] = []
+        self._line_poll: asyncio.TimerHandle | None = None
         self.faults = profile.faults
         self.sessions = 0
         """Sign-on requests answered (mode D: pushes started)."""
@@ -246,11 +256,13 @@ class SimulatedMeter:
     def _on_connect(self) -> None:
         self._connected = True
         self._event("connect")
+        self._watch_client_line()
         self._forget_arrivals()
         self._reset("client connected")
         self._start_push()
 
     def _on_disconnect(self) -> None:
+        self._stop_watching_client_line()
         self._connected = False
         self.closes += 1
         self._event("close")
@@ -259,11 +271,18 @@ class SimulatedMeter:
         self._reset("client closed the port")
 
     def _on_receive(self, data: bytes) -> None:
+        if self.transport.direct:
+            self._at_uart(data)
+            return
+        loop = asyncio.get_running_loop()
+        self._call_at(self._delays.to_meter(loop.time()), self._at_uart, data)
+
+    def _at_uart(self, data: bytes) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
         if self.faults.echo:
             self._write(data)
-        client = self._client_line()
+        client = self._line_at_meter()
         if client is None:
             return
         heard = self._hears(client, self.line)
@@ -272,12 +291,51 @@ class SimulatedMeter:
         self._rx_free_at = end
         if not heard:
             self._event("garbage received", f"client at {client.baud} Bd", self.line.baud)
-        self._call_at(end, self._arrived, data if heard else None, end)
+        self._call_at(end, self._arrived, data if heard else None, end, self.line)
+
+    # --- the client's line as the meter's UART sees it ------------------------------------
+
+    def _line_at_meter(self) -> ClientLine | None:
+        """The client's line settings as they apply at the meter's end now."""
+        if self.transport.direct or not self._line_changes:
+            return self._client_line()
+        now = asyncio.get_running_loop().time()
+        current = self._line_changes[0][1]
+        for effective, line in self._line_changes:
+            if effective > now:
+                break
+            current = line
+        return current
+
+    def _watch_client_line(self) -> None:
+        if self.transport.direct:
+            return
+        self._delays = Delays(self.transport)
+        self._line_changes = [(float("-inf"), self._client_line())]
+        self._line_poll = asyncio.get_running_loop().call_later(LINE_POLL, self._sample_client_line)
+
+    def _sample_client_line(self) -> None:
+        loop = asyncio.get_running_loop()
+        line = self._client_line()
+        if line != self._line_changes[-1][1]:
+            self._line_changes.append((self._delays.switch_to_meter(loop.time()), line))
+            del self._line_changes[:-8]
+        self._line_poll = loop.call_later(LINE_POLL, self._sample_client_line)
+
+    def _stop_watching_client_line(self) -> None:
+        if self._line_poll is not None:
+            self._line_poll.cancel()
+            self._line_poll = None
 
     # --- receiving -----------------------------------------------------------------------
 
-    def _arrived(self, data: bytes | None, end: float) -> None:
+    def _arrived(self, data: bytes | None, end: float, line: LineSettings | None = None) -> None:
         self._last_activity = max(self._last_activity, end)
+        client = self._line_at_meter()
+        if data is not None and line is not None and (client is None or not self._hears(client, line)):
+            # The client changed its rate before its bytes had left the line: their tail is garbage.
+            self._event("garbage received", "client switched before its request had left the line", line.baud)
+            data = None
         if data is None:
             self._rx.clear()
         else:
@@ -571,7 +629,7 @@ class SimulatedMeter:
             due = min(len(data), int((now - start) / character + 1e-9))
             if due > sent:
                 chunk = data[sent:due]
-                client = self._client_line()
+                client = self._line_at_meter()
                 if client is None:
                     self._event("send aborted", "nobody listening")
                     return False
@@ -596,6 +654,16 @@ class SimulatedMeter:
         return True
 
     def _write(self, data: bytes) -> bool:
+        if not self.transport.direct:
+            if self._client_line() is None:
+                self._event("write failed", "nobody listening")
+                return False
+            loop = asyncio.get_running_loop()
+            self._call_at(self._delays.to_client(loop.time()), self._deliver, data)
+            return True
+        return self._deliver(data)
+
+    def _deliver(self, data: bytes) -> bool:
         try:
             self._write_raw(data)
         except OSError as err:
@@ -697,6 +765,7 @@ class SimulatedMeter:
             await asyncio.sleep(delay)
 
     async def _stop_activity(self) -> None:
+        self._stop_watching_client_line()
         tasks = [task for task in (self._task, self._push_task) if task is not None]
         self._cancel_push()
         self._forget_arrivals()

@@ -13,6 +13,7 @@ from custom_components.landis_gyr_optical.meter.line import Framing, LineSetting
 
 from .meter import ClientLine, SimulatedMeter
 from .profile import MeterProfile
+from .transport import Transport
 
 POLL_INTERVAL = 0.02
 """How often a pty without a client is checked for one opening it."""
@@ -36,9 +37,11 @@ class PtyMeter(SimulatedMeter):
     ``port`` path (ptys cannot be re-created under an old name).
     """
 
-    def __init__(self, profile: MeterProfile, *, reset_termios: bool = True) -> None:
+    def __init__(
+        self, profile: MeterProfile, *, reset_termios: bool = True, transport: Transport | None = None
+    ) -> None:
         """Prepare the meter; ``reset_termios=False`` leaves the pty as the client left it."""
-        super().__init__(profile)
+        super().__init__(profile, transport=transport)
         self.reset_termios = reset_termios
         self.port = ""
         self._master: int | None = None
@@ -177,7 +180,13 @@ class TcpMeter(SimulatedMeter):
     """
 
     def __init__(
-        self, profile: MeterProfile, *, port: int = 0, baud: int | None = None, eight_bit_bridge: bool = False
+        self,
+        profile: MeterProfile,
+        *,
+        port: int = 0,
+        baud: int | None = None,
+        eight_bit_bridge: bool = False,
+        transport: Transport | None = None,
     ) -> None:
         """Prepare the bridge; ``port=0`` picks a free TCP port.
 
@@ -185,7 +194,7 @@ class TcpMeter(SimulatedMeter):
         character's parity bit reaches the client as bit 7 and the client must send its own
         parity bits (a character with wrong parity is garbage to the meter).
         """
-        super().__init__(profile)
+        super().__init__(profile, transport=transport)
         self.eight_bit_bridge = eight_bit_bridge
         self.baud = baud or (MODE_D_BAUD if profile.mode is Mode.D else INITIAL_BAUD)
         self.port = ""

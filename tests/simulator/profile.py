@@ -33,9 +33,10 @@ from custom_components.landis_gyr_optical.meter.line import Framing
 from .recording import Recording
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
-QUICK_REACTION_TIME = 0.05
-"""Reaction time of ``quick_profile`` meters: short for fast tests, yet leaving a client's
-rate switch (done in an executor thread) tens of milliseconds even on a loaded machine."""
+QUICK_REACTION_TIME = 0.2
+"""Reaction time of ``quick_profile`` meters: the shortest the standard allows a meter whose
+identification has an upper-case third letter (the built-in profiles), so a client that
+switches its rate in the middle of the announced reaction window finds the meter in time."""
 
 PushChecksum = Literal["bcc", "crc16", "none"]
 

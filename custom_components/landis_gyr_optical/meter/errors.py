@@ -27,6 +27,17 @@ class PortError(MeterError):
         self.reason = reason
 
 
+class ConnectionLostError(PortError):
+    """The port was open and went away during the read (head unplugged, bridge gone or restarted)."""
+
+    key = "connection_lost"
+
+    def __init__(self, port: str, reason: str) -> None:
+        """Name the port and what the operating system or the bridge said."""
+        super().__init__(port, reason)
+        self.args = (f"the connection to {port} was lost during the read: {reason}",)
+
+
 class NoAnswerError(MeterError):
     """The meter stayed silent, or stopped sending before the message was complete."""
 

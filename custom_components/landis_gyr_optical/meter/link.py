@@ -17,15 +17,19 @@ from typing import Final, Self
 
 import serialx
 
-from .errors import PortError
+from .errors import ConnectionLostError, PortError
 from .line import Framing, LineSettings
 from .parity import ParityCheck, ParityDecoder, with_even_parity
+from .rfc2217 import transport_for
 
 _LOGGER = logging.getLogger(__name__)
 
 _FIXED_RATE_SCHEMES: Final = ("socket://", "tcp://")
 """Raw TCP bridges forward bytes only; the rate of their serial side cannot be changed."""
 _READ_SIZE: Final = 4096
+_BRIDGE_REFUSALS: Final = (b"Device open failure", b"Port's device already in use")
+"""What ser2net writes, as data, to a client it cannot connect to its device, before closing."""
+_HUNG_UP: Final = frozenset({errno.ECONNRESET, errno.EPIPE})
 
 _SERIALX_FRAMING: Final = {
     Framing.SEVEN_E_ONE: (7, serialx.Parity.EVEN, serialx.StopBits.ONE),
@@ -38,6 +42,11 @@ _SERIALX_FRAMING: Final = {
 def can_switch_rate(port: str) -> bool:
     """Whether the rate of the port can be changed from here (not through raw TCP)."""
     return not port.lower().startswith(_FIXED_RATE_SCHEMES)
+
+
+def is_network_port(port: str) -> bool:
+    """Whether the port is reached over a network (a URL), not a local device."""
+    return "://" in port
 
 
 def describe_port(port: str) -> str:
@@ -59,6 +68,7 @@ class Link:
         self.can_switch = can_switch_rate(port)
         self.software_parity = software_parity
         self._serial: serialx.AsyncSerial | None = None
+        self._heard_from_port = False
         self._decoder = ParityDecoder(ParityCheck.NONE)
 
     @property
@@ -87,6 +97,7 @@ class Link:
                 ) from retry_err
         except serialx.SerialException as err:
             raise self._port_error(err) from err
+        self._heard_from_port = False
         await self._check_parity()
 
     async def _open_at(self, line: LineSettings) -> serialx.AsyncSerial:
@@ -98,6 +109,7 @@ class Link:
             parity=parity,
             stopbits=stopbits,
             exclusive=True,
+            transport_cls=transport_for(self.port),
         )
         await serial.open()
         return serial
@@ -111,7 +123,7 @@ class Link:
         try:
             await serial.write(data)
         except (OSError, serialx.SerialException) as err:
-            raise self._port_error(err, " while sending") from err
+            raise self._lost(err, " while sending") from err
         return started + len(data) * self.line.character_time()
 
     async def read(self, timeout: float) -> bytes:
@@ -123,12 +135,21 @@ class Link:
         except TimeoutError:
             return b""
         except (OSError, serialx.SerialException) as err:
-            raise self._port_error(err, " while receiving") from err
+            raise self._lost(err, " while receiving") from err
         if not data:
-            raise PortError(
-                describe_port(self.port), "the connection was closed (port unplugged or bridge gone)"
+            raise ConnectionLostError(
+                describe_port(self.port), "the other end closed it (port unplugged or bridge gone)"
             )
+        if not self._heard_from_port:
+            self._heard_from_port = True
+            self._check_bridge_refusal(data)
         return self._decoder.decode(data)
+
+    def _check_bridge_refusal(self, data: bytes) -> None:
+        """Raise the bridge's own words when the first bytes are a ser2net refusal, not meter data."""
+        if "://" in self.port and data.lstrip().startswith(_BRIDGE_REFUSALS):
+            text = data.strip().split(b"\r\n", 1)[0].decode("ascii", "replace")
+            raise PortError(describe_port(self.port), f"the bridge says {text!r}")
 
     async def switch(self, line: LineSettings) -> None:
         """Change rate and framing (a no-op on a fixed-rate bridge)."""
@@ -139,7 +160,7 @@ class Link:
             try:
                 await _reconfigure(self._require(), line)
             except (OSError, serialx.SerialException) as err:
-                raise self._port_error(err, f" while switching to {line.baud} Bd {line.framing}") from err
+                raise self._lost(err, f" while switching to {line.baud} Bd {line.framing}") from err
         await self._check_parity()
 
     async def _check_parity(self) -> None:
@@ -179,10 +200,21 @@ class Link:
         return self._serial
 
     def _port_error(self, err: BaseException, context: str = "") -> PortError:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
-        if isinstance(err, OSError) and err.errno is not None:
-            reason = f"[Errno {err.errno}] {reason}"
+        reason = _reason(err)
+        if isinstance(err, OSError) and err.errno in _HUNG_UP and "://" in self.port:
+            # ser2net with its device missing or taken closes a telnet client at once.
+            reason += " (the bridge hung up at once: is its serial device there and free?)"
         return PortError(describe_port(self.port), f"{reason}{context}")
+
+    def _lost(self, err: BaseException, context: str) -> ConnectionLostError:
+        return ConnectionLostError(describe_port(self.port), f"{_reason(err)}{context}")
+
+
+def _reason(err: BaseException) -> str:
+    reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+    if isinstance(err, OSError) and err.errno is not None:
+        reason = f"[Errno {err.errno}] {reason}"
+    return reason
 
 
 def _mark_parity_errors(path: str) -> bool:

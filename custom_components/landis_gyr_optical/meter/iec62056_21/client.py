@@ -4,7 +4,9 @@ Timing rules it enforces (IEC 62056-21 6.3/6.4):
 - the client answers no earlier than the meter's reaction time after the meter's last byte;
 - a rate switch happens only after the option select has physically left the line
   (its wire time, not ``tcdrain``, which USB adapters report too early) and before the
-  meter's reaction time has run out, or the first bytes of the data message are lost.
+  meter's reaction time has run out, or the first bytes of the data message are lost;
+  it is placed in the middle of that window, so that a late start of our bytes (USB
+  buffering, a loaded host) and a late switch (the executor, a bridge) both have room.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Protocol as Interface
 from ..clock import SessionClock
 from ..errors import ChecksumError, MeterError, NoAnswerError, PortError
 from ..line import LineSettings
-from ..link import Link
+from ..link import Link, is_network_port
 from ..readout import Direction, Readout
 from .messages import BREAK, INITIAL_BAUD, INTER_CHARACTER_TIMEOUT, Mode
 from .session import (
+    NETWORK_LATENCY,
     Finished,
     Protocol,
     Receive,
@@ -36,8 +39,10 @@ from .session import (
 
 _LOGGER = logging.getLogger(__name__)
 
-SWITCH_GUARD = 0.005
-"""Seconds after the computed end of a transmission before the rate switch (USB latency)."""
+SWITCH_POINT = 0.5
+"""Where in the meter's reaction window after our request the rate switch happens (0: at its
+computed end, 1: when the meter starts answering): 100 ms in for a 200 ms meter, 10 ms for a
+20 ms one."""
 RETRY_PAUSE = INTER_CHARACTER_TIMEOUT
 """Silence after a failed attempt: the meter drops a session after 1.5 s without input."""
 
@@ -89,7 +94,10 @@ async def run_session(link: Link, settings: SessionSettings, clock: SessionClock
 
 
 async def _switch(link: Link, command: SwitchLine, clock: SessionClock) -> None:
-    await _sleep_until(clock.tx_end + SWITCH_GUARD)
+    if clock.idle_at <= clock.tx_end:
+        # We spoke last: the meter's reaction time runs from our request's end. When the
+        # meter spoke last (mode B) its bytes are all in and the switch can happen at once.
+        await _sleep_until(clock.tx_end + command.deadline * SWITCH_POINT)
     await link.switch(command.line)
     late = time.monotonic() - (max(clock.tx_end, clock.idle_at) + command.deadline)
     note = f"switched to {command.line.baud} Bd {command.line.framing}"
@@ -131,7 +139,9 @@ async def _sleep_until(moment: float) -> None:
 
 
 def effective_settings(port: str, settings: SessionSettings) -> SessionSettings:
-    """Pin the rate on ports that cannot switch it (raw TCP bridges)."""
+    """Pin the rate on ports that cannot switch it (raw TCP bridges); allow for a network's latency."""
+    if settings.transport_latency == 0 and is_network_port(port):
+        settings = replace(settings, transport_latency=NETWORK_LATENCY)
     if settings.fixed_baud is None and not Link(port, settings.initial_line).can_switch:
         baud = settings.initial_line.baud
         return replace(settings, fixed_baud=baud)

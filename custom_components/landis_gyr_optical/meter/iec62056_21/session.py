@@ -36,7 +36,6 @@ from .messages import (
     ETX,
     INITIAL_BAUD,
     INTER_CHARACTER_TIMEOUT,
-    MAX_REACTION_TIME,
     MODE_D_BAUD,
     STX,
     Identification,
@@ -56,6 +55,11 @@ MAX_JUNK = 256
 """Bytes tolerated before a message starts (echo remains, line noise, a late push)."""
 TIMING_SLACK = 0.1
 """Allowance for USB adapter latency and scheduling on top of a computed line time."""
+SLOW_REACTION_TIME = 3.0
+"""Longest reaction time waited for: twice the standard's 1.5 s, since meters slower than the
+standard exist and waiting longer costs time only on a line where nobody answers."""
+NETWORK_LATENCY = 0.5
+"""One-way transport latency allowed for on a network port (Wi-Fi bridges, ser2net over VPN)."""
 DEFAULT_MAX_READOUT = 32 * 1024
 """Largest data block accepted; bounds memory and, with the rate, the total time."""
 _SHOWN_BYTES = 48
@@ -99,6 +103,9 @@ class SessionSettings:
     key: bytes | None = field(default=None, repr=False)
     """Mode D: the telegrams come in general-glo-ciphering (Luxembourg Smarty) with this key."""
     authentication_key: bytes | None = field(default=None, repr=False)
+    transport_latency: float = 0.0
+    """One-way latency of the transport to the line (a network bridge); added twice to every
+    first-byte allowance, since the request and the answer both travel it."""
 
     @property
     def initial_line(self) -> LineSettings:
@@ -278,16 +285,22 @@ class Session:
         )
 
     def _first_byte(self, line: LineSettings | None = None) -> float:
-        """Time allowed for the first byte: the longest reaction time plus that byte's wire time.
+        """Time allowed for the first byte, counted from the computed end of the request.
 
-        The reaction time ends when the meter starts sending; the first character is only
-        complete one character time later, and a USB adapter adds its latency on top.
+        A slow meter's reaction time, then the round trip of the transport (the request
+        reaches the meter late, the answer comes back late), then the first character's
+        wire time, and a USB adapter's latency on top.
         """
-        return MAX_REACTION_TIME + (line or self.line).character_time() + TIMING_SLACK
+        return (
+            SLOW_REACTION_TIME
+            + 2 * self.settings.transport_latency
+            + (line or self.line).character_time()
+            + TIMING_SLACK
+        )
 
     def _max_total(self, characters: int, line: LineSettings | None = None) -> float:
-        """Time limit of a message: the reaction time plus its longest wire time, doubled."""
-        return MAX_REACTION_TIME + 2 * characters * (line or self.line).character_time()
+        """Time limit of a message: its first-byte allowance plus its longest wire time, doubled."""
+        return self._first_byte(line) + 2 * characters * (line or self.line).character_time()
 
     def _after_identification(self, identification: Identification) -> None:
         settings = self.settings
