@@ -131,3 +131,27 @@ ensure_chromium() {
         log "warning: Chromium not found; install it (e.g. 'sudo apt-get install chromium') for the browser test"
     fi
 }
+
+# ser2net for the bridge tests (tests/bridges); those tests fail, not skip, without it.
+ensure_ser2net() {
+    local candidate
+    for candidate in "${SER2NET:-}" /usr/sbin/ser2net /usr/bin/ser2net; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+            return 0
+        fi
+    done
+    if command -v ser2net >/dev/null 2>&1; then
+        return 0
+    fi
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing Debian's ser2net for the bridge tests"
+        # The tests run their own ser2net on free ports: one the package may start does not interfere.
+        if DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ser2net >/dev/null; then
+            return 0
+        fi
+        log "warning: could not install ser2net; the bridge tests will fail"
+    else
+        log "warning: ser2net not found; install it (e.g. 'sudo apt-get install ser2net') for the bridge tests"
+    fi
+}

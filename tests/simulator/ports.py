@@ -24,7 +24,32 @@ _SPEEDS = {
 }
 
 
-class PtyMeter(SimulatedMeter):
+class _EightBitBridge(SimulatedMeter):
+    """A bridge whose UART runs 8N1 on the meter's 7E1 line (``eight_bit_bridge=True``).
+
+    Each character's parity bit reaches the client as bit 7, and the client must send its
+    own parity bits (a character with wrong parity is garbage to the meter).
+    """
+
+    eight_bit_bridge = False
+
+    def _from_bridge(self, data: bytes) -> bytes:
+        """Characters as the meter's 7E1 receiver gets them from an 8N1 bridge."""
+        if not self.eight_bit_bridge:
+            return data
+        return bytes(byte & 0x7F if byte.bit_count() % 2 == 0 else 0x7F for byte in data)
+
+    def _for_client(self, sent: bytes, arrived: bytes, line: LineSettings) -> bytes:
+        """On an 8N1 bridge the parity bit the meter computed travels as bit 7."""
+        if not self.eight_bit_bridge:
+            return arrived
+        return bytes(
+            (byte & 0x7F) | (0x80 if (original & 0x7F).bit_count() % 2 else 0)
+            for original, byte in zip(sent, arrived, strict=True)
+        )
+
+
+class PtyMeter(_EightBitBridge):
     """The meter on the master side of a pseudo terminal; clients open ``port``.
 
     The client's rate is read from the pty (termios calls on a Linux pty master act on
@@ -38,10 +63,20 @@ class PtyMeter(SimulatedMeter):
     """
 
     def __init__(
-        self, profile: MeterProfile, *, reset_termios: bool = True, transport: Transport | None = None
+        self,
+        profile: MeterProfile,
+        *,
+        reset_termios: bool = True,
+        transport: Transport | None = None,
+        eight_bit_bridge: bool = False,
     ) -> None:
-        """Prepare the meter; ``reset_termios=False`` leaves the pty as the client left it."""
+        """Prepare the meter; ``reset_termios=False`` leaves the pty as the client left it.
+
+        ``eight_bit_bridge``: an 8N1 bridge (ser2net at ``300n81``) opens the pty in front
+        of the meter's 7E1 line; a pty cannot tell the two framings apart by itself.
+        """
         super().__init__(profile, transport=transport)
+        self.eight_bit_bridge = eight_bit_bridge
         self.reset_termios = reset_termios
         self.port = ""
         self._master: int | None = None
@@ -101,7 +136,7 @@ class PtyMeter(SimulatedMeter):
         asyncio.get_running_loop().add_reader(self._master, self._readable)
         self._on_connect()
         if data:
-            self._on_receive(data)
+            self._on_receive(self._from_bridge(data))
 
     def _readable(self) -> None:
         assert self._master is not None
@@ -115,7 +150,7 @@ class PtyMeter(SimulatedMeter):
             self._detach()
             return
         if data:
-            self._on_receive(data)
+            self._on_receive(self._from_bridge(data))
 
     def _detach(self) -> None:
         assert self._master is not None
@@ -170,7 +205,7 @@ class PtyMeter(SimulatedMeter):
             self._event("overrun", f"{len(data) - written} bytes dropped")
 
 
-class TcpMeter(SimulatedMeter):
+class TcpMeter(_EightBitBridge):
     """The meter behind a raw TCP serial bridge on 127.0.0.1 (``socket://127.0.0.1:N``).
 
     The bridge's serial side runs at a fixed rate (300 Bd, or 2400 Bd for a mode D
@@ -264,21 +299,6 @@ class TcpMeter(SimulatedMeter):
         if self._writer is None or self._writer.is_closing():
             return None
         return ClientLine(self.baud, self.profile.framing)
-
-    def _from_bridge(self, data: bytes) -> bytes:
-        """Characters as the meter's 7E1 receiver gets them from an 8N1 bridge."""
-        if not self.eight_bit_bridge:
-            return data
-        return bytes(byte & 0x7F if byte.bit_count() % 2 == 0 else 0x7F for byte in data)
-
-    def _for_client(self, sent: bytes, arrived: bytes, line: LineSettings) -> bytes:
-        """On an 8N1 bridge the parity bit the meter computed travels as bit 7."""
-        if not self.eight_bit_bridge:
-            return arrived
-        return bytes(
-            (byte & 0x7F) | (0x80 if (original & 0x7F).bit_count() % 2 else 0)
-            for original, byte in zip(sent, arrived, strict=True)
-        )
 
     def _write_raw(self, data: bytes) -> None:
         if self._writer is None or self._writer.is_closing():

@@ -204,6 +204,8 @@ class Link:
         if isinstance(err, OSError) and err.errno in _HUNG_UP and "://" in self.port:
             # ser2net with its device missing or taken closes a telnet client at once.
             reason += " (the bridge hung up at once: is its serial device there and free?)"
+        elif isinstance(err, OSError) and err.errno == errno.ECONNREFUSED:
+            reason += " (nothing listens there: is the bridge running, and is it this port?)"
         return PortError(describe_port(self.port), f"{reason}{context}")
 
     def _lost(self, err: BaseException, context: str) -> ConnectionLostError:
