@@ -6,7 +6,12 @@ then prints the Markdown report (also the source of the numbers in docs/reliabil
 With ``--scale-minutes M`` it runs tests/ha/test_scale_short.py instead: eight meters on eight
 ptys, polled every 10 s in real time for M minutes (reads, failures, overlaps, CPU per read).
 
+With ``--switch-reads N`` it runs the rate-switch soak of tests/iec62056_21/test_real_lines.py:
+N first attempts on 200 ms meters whose client's bytes leave the UART up to 50 ms late, and N on
+20 ms meters with up to 8 ms (ten reads at a time, no retries).
+
 Run: scripts/soak [--readouts N] [--minutes M] | scripts/soak --scale-minutes M
+     scripts/soak --switch-reads N
 """
 
 from __future__ import annotations
@@ -36,7 +41,19 @@ def main() -> int:
         type=float,
         help="instead: eight meters polled every 10 s for this many real minutes",
     )
+    parser.add_argument(
+        "--switch-reads",
+        type=int,
+        help="instead: this many first attempts each on 200 ms and 20 ms meters with a late UART",
+    )
     arguments = parser.parse_args()
+    if arguments.switch_reads is not None:
+        return run(
+            "tests/iec62056_21/test_real_lines.py::test_switch_soak_200_ms_meters_never_fail_a_first_attempt",
+            {"SWITCH_SOAK_READS": str(arguments.switch_reads)},
+            f"switch soak: {arguments.switch_reads} first attempts each on 200 ms and 20 ms meters",
+            timeout=arguments.switch_reads + SCALE_SETUP_SECONDS,
+        )
     if arguments.scale_minutes is not None:
         return run(
             "tests/ha/test_scale_short.py",

@@ -33,8 +33,8 @@ from .meter.iec62056_21.client import read_meter
 from .meter.iec62056_21.messages import BAUD_MODE_C, MAX_ADDRESS_LENGTH
 from .meter.iec62056_21.session import Protocol
 from .meter.line import Framing
-from .meter.probe import DEFAULT_LISTEN_TIME, ProbeAttempt, ProbeReport, probe
-from .meter.readout import Readout, printable
+from .meter.probe import DEFAULT_LISTEN_TIME, ProbeAttempt, ProbeReport, probe, variants
+from .meter.readout import Direction, Readout, TraceEntry, printable
 from .meter.variants import DEFAULT_PUSH_TIMEOUT, KeyFormatError, MeterConfig, MeterReader, Variant, parse_key
 
 EXIT_OK = 0
@@ -163,8 +163,8 @@ def _print_readout(readout: Readout, out: TextIO) -> None:
         print(f"  {register.obis!s:<22} {value} {register.unit or ''}".rstrip(), file=out)
 
 
-def _print_trace(readout: Readout, err: TextIO) -> None:
-    for entry in readout.trace:
+def _print_trace(trace: Sequence[TraceEntry], err: TextIO) -> None:
+    for entry in trace:
         print(
             f"{entry.at:8.3f}s {entry.direction:<8} {entry.baud:>6} Bd {entry.printable()} {entry.note}",
             file=err,
@@ -216,13 +216,45 @@ async def _read(args: argparse.Namespace) -> Readout:
     outer = args.timeout + PUSH_GRACE if push and args.timeout is not None else args.timeout
     async with asyncio.timeout(outer):
         if args.protocol == Protocol.AUTO:
-            # Any IEC variant maps the options; the session then follows the identification.
-            settings = replace(_config(args, Variant.MODE_C).session_settings(), protocol=Protocol.AUTO)
-            return await read_meter(args.port, settings, retries=max(args.retries, 0))
+            return await _read_auto(args)
         config = _config(args)
         if config.variant is Variant.EREDES_HAN and args.framing is None:
             return (await probe_eredes(args.port, config.han_settings())).readout
         return await MeterReader(args.port, config, retries=max(args.retries, 0)).read_once()
+
+
+async def _read_auto(args: argparse.Namespace) -> Readout:
+    """Follow the identification; on silence, try the other sign-ons the probe tries.
+
+    Those are the battery wake-up, 7E2 and, on a raw bridge, parity bits added here (a
+    bridge left at 8N1). Options the user gave are kept; only silence moves on to the next
+    sign-on, since any answer means the meter was found.
+    """
+    # Any IEC variant maps the options; the session then follows the identification.
+    settings = replace(_config(args, Variant.MODE_C).session_settings(), protocol=Protocol.AUTO)
+    tries = [settings]
+    if not (args.wake_up or args.software_parity or args.remote_baud):
+        for variant in variants(args.port, address=args.address, max_baud=args.baud_max)[1:]:
+            other = variant.settings
+            if other.protocol is Protocol.AUTO and other.address == settings.address:
+                tries.append(
+                    replace(
+                        settings,
+                        wake_up=other.wake_up,
+                        framing=other.framing,
+                        software_parity=other.software_parity,
+                    )
+                )
+    silence: NoAnswerError | None = None
+    for number, attempt in enumerate(tries):
+        try:
+            return await read_meter(args.port, attempt, retries=max(args.retries, 0) if number == 0 else 0)
+        except NoAnswerError as err:
+            if err.trace and any(entry.direction is Direction.RECEIVED for entry in err.trace):
+                raise
+            silence = silence or err
+    assert silence is not None
+    raise silence
 
 
 def _config(args: argparse.Namespace, variant: Variant | None = None) -> MeterConfig:
@@ -272,9 +304,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, errout:
                 NoAnswerError(f"no complete readout within {args.timeout} s"), args.json, out, errout
             )
         except MeterError as err:
+            if args.trace:
+                _print_trace(err.trace, errout)
             return _fail(err, args.json, out, errout)
         if args.trace:
-            _print_trace(readout, errout)
+            _print_trace(readout.trace, errout)
         if args.json:
             print(json.dumps(readout_json(readout)), file=out)
         else:

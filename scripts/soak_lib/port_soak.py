@@ -151,7 +151,7 @@ async def _soak_fault(
     hass: HomeAssistant, name: str, directory: Path, serial: str, cycles: int, meters: list[PtyMeter]
 ) -> FaultReport:
     report = FaultReport(name)
-    profile = quick_profile("lgz_e350", lines=10, reaction_time=0.02)
+    profile = quick_profile("lgz_e350", lines=10)
     truth = {register.obis: register.value for register in parse_data_block(profile.data_block)}
     total = ObisCode.parse("1-0:1.8.0")
     meter = PtyMeter(profile)

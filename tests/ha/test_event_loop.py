@@ -35,7 +35,7 @@ async def test_no_slow_callback_of_ours_during_reads(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Three polls of a real meter on a pty: no callback of ours takes 5 ms."""
-    profile = dataclasses.replace(load_profile("lgz_e350"), reaction_time=0.02)
+    profile = dataclasses.replace(load_profile("lgz_e350"), reaction_time=0.2)
     loop = asyncio.get_running_loop()
     async with PtyMeter(profile) as meter:
         entry = MockConfigEntry(

@@ -32,7 +32,7 @@ def _entry(port: str, serial: str, **data: object) -> MockConfigEntry:
 
 async def test_polled_meter_on_pty(hass: HomeAssistant) -> None:
     """Set-up reads the meter, a poll reads it again, unload leaves no port or task open."""
-    profile = dataclasses.replace(load_profile("lgz_e350"), reaction_time=0.02)
+    profile = dataclasses.replace(load_profile("lgz_e350"), reaction_time=0.2)
     async with PtyMeter(profile) as meter:
         entry = _entry(meter.port, "18438636")
         entry.add_to_hass(hass)

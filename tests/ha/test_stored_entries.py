@@ -83,7 +83,7 @@ class Stored:
 
 
 def _e350() -> AbstractAsyncContextManager[Any]:
-    return PtyMeter(dataclasses.replace(load_profile("lgz_e350"), reaction_time=0.02))
+    return PtyMeter(dataclasses.replace(load_profile("lgz_e350"), reaction_time=0.2))
 
 
 STORED = {

@@ -291,7 +291,7 @@ class SimulatedMeter:
         self._rx_free_at = end
         if not heard:
             self._event("garbage received", f"client at {client.baud} Bd", self.line.baud)
-        self._call_at(end, self._arrived, data if heard else None, end, self.line)
+        self._call_at(end, self._received, data if heard else None, end, self.line)
 
     # --- the client's line as the meter's UART sees it ------------------------------------
 
@@ -329,13 +329,16 @@ class SimulatedMeter:
 
     # --- receiving -----------------------------------------------------------------------
 
-    def _arrived(self, data: bytes | None, end: float, line: LineSettings | None = None) -> None:
-        self._last_activity = max(self._last_activity, end)
+    def _received(self, data: bytes | None, end: float, line: LineSettings) -> None:
         client = self._line_at_meter()
-        if data is not None and line is not None and (client is None or not self._hears(client, line)):
+        if data is not None and (client is None or not self._hears(client, line)):
             # The client changed its rate before its bytes had left the line: their tail is garbage.
             self._event("garbage received", "client switched before its request had left the line", line.baud)
             data = None
+        self._arrived(data, end)
+
+    def _arrived(self, data: bytes | None, end: float) -> None:
+        self._last_activity = max(self._last_activity, end)
         if data is None:
             self._rx.clear()
         else:

@@ -6,12 +6,19 @@ issue, so it carries the key and a message a user can act on.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .readout import TraceEntry
+
 
 class MeterError(Exception):
     """Base class of everything the protocol core raises on purpose."""
 
     key = "unknown"
     exit_code = 1
+    trace: tuple[TraceEntry, ...] = ()
+    """What went over the line in the read that failed (set by the reader that raises it)."""
 
 
 class PortError(MeterError):

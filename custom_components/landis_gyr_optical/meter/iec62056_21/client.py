@@ -167,28 +167,37 @@ async def read_meter(
     link.software_parity = settings.software_parity
     await link.open()
     try:
-        attempt_settings: SessionSettings | None = settings
-        last_error: MeterError | None = None
-        for attempt in range(retries + 1):
-            assert attempt_settings is not None
-            try:
-                return await run_session(link, attempt_settings, clock)
-            except PortError:
-                raise
-            except MeterError as err:
-                last_error = err
-                clock.record(Direction.LINE, b"", link.line.baud, f"attempt {attempt + 1} failed: {err}")
-                _LOGGER.debug("attempt %d on %s failed: %s", attempt + 1, port, err)
-                if attempt == retries:
-                    break
-                attempt_settings = _next_attempt(attempt_settings, err, link.line.baud, clock.mode)
-                if attempt_settings is None:
-                    break
-                await _recover(link, clock)
-        assert last_error is not None
-        raise last_error
+        return await _attempts(link, settings, clock, retries)
+    except MeterError as err:
+        err.trace = tuple(clock.trace)
+        raise
     finally:
         await link.close()
+
+
+async def _attempts(link: Link, settings: SessionSettings, clock: SessionClock, retries: int) -> Readout:
+    """Run the session, retrying as ``read_meter`` says; raise the last attempt's error."""
+    port = link.port
+    attempt_settings: SessionSettings | None = settings
+    last_error: MeterError | None = None
+    for attempt in range(retries + 1):
+        assert attempt_settings is not None
+        try:
+            return await run_session(link, attempt_settings, clock)
+        except PortError:
+            raise
+        except MeterError as err:
+            last_error = err
+            clock.record(Direction.LINE, b"", link.line.baud, f"attempt {attempt + 1} failed: {err}")
+            _LOGGER.debug("attempt %d on %s failed: %s", attempt + 1, port, err)
+            if attempt == retries:
+                break
+            attempt_settings = _next_attempt(attempt_settings, err, link.line.baud, clock.mode)
+            if attempt_settings is None:
+                break
+            await _recover(link, clock)
+    assert last_error is not None
+    raise last_error
 
 
 def _next_attempt(
