@@ -130,7 +130,7 @@ def test_mode_c_full_sequence_capped_by_max_baud() -> None:
     assert receive.what == "identification"
     # A slow meter's reaction time, then the first character's own wire time, then USB slack.
     first_byte = SLOW_REACTION_TIME + 10 / 300 + TIMING_SLACK
-    assert SLOW_REACTION_TIME >= 2 * MAX_REACTION_TIME
+    assert SLOW_REACTION_TIME > MAX_REACTION_TIME + 2 * 0.5  # a standard meter behind 0.5 s each way
     assert receive.first_byte_timeout == pytest.approx(first_byte)
     assert receive.inter_character_timeout == INTER_CHARACTER_TIMEOUT
     assert receive.total_timeout == pytest.approx(first_byte + 2 * 48 * 10 / 300)
@@ -826,13 +826,3 @@ def test_push_listen_starts_only_at_an_identification() -> None:
     assert not session.message_started
     session.receive_data(b"/LGF5E360\r\n")
     assert session.message_started
-
-
-def test_transport_latency_is_allowed_for_twice() -> None:
-    """The request and the answer both cross the network: the allowance grows by the round trip."""
-    local = pull(Session(SessionSettings()))[1]
-    remote = pull(Session(SessionSettings(transport_latency=0.4)))[1]
-    assert isinstance(local, Receive)
-    assert isinstance(remote, Receive)
-    assert remote.first_byte_timeout - local.first_byte_timeout == pytest.approx(0.8)
-    assert remote.total_timeout - local.total_timeout == pytest.approx(0.8)

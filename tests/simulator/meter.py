@@ -297,7 +297,7 @@ class SimulatedMeter:
 
     def _line_at_meter(self) -> ClientLine | None:
         """The client's line settings as they apply at the meter's end now."""
-        if self.transport.direct or not self._line_changes:
+        if not self.transport.delays_line or not self._line_changes:
             return self._client_line()
         now = asyncio.get_running_loop().time()
         current = self._line_changes[0][1]
@@ -308,9 +308,9 @@ class SimulatedMeter:
         return current
 
     def _watch_client_line(self) -> None:
-        if self.transport.direct:
-            return
         self._delays = Delays(self.transport)
+        if not self.transport.delays_line:
+            return
         self._line_changes = [(float("-inf"), self._client_line())]
         self._line_poll = asyncio.get_running_loop().call_later(LINE_POLL, self._sample_client_line)
 

@@ -27,6 +27,11 @@ class Transport:
     seed: int = 0
 
     @property
+    def delays_line(self) -> bool:
+        """Whether the client's rate changes reach the meter late (so they must be watched)."""
+        return bool(self.latency or self.jitter)
+
+    @property
     def direct(self) -> bool:
         """Whether nothing is delayed."""
         return not (self.latency or self.jitter or self.switch_jitter)

@@ -8,6 +8,10 @@ protocol decisions stay in the sans-IO session.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 import errno
 import logging
 import os
@@ -39,6 +43,39 @@ _SERIALX_FRAMING: Final = {
 }
 
 
+RECORDING_LIMIT: Final = 64 * 1024
+"""Bytes a recording keeps per direction."""
+
+
+@dataclass
+class Recording:
+    """The bytes every link opened in one context sent and received, as they were on the wire."""
+
+    sent: bytearray = field(default_factory=bytearray)
+    received: bytearray = field(default_factory=bytearray)
+
+    def add(self, buffer: bytearray, data: bytes) -> None:
+        """Append ``data`` to ``buffer`` up to the limit."""
+        buffer += data[: max(RECORDING_LIMIT - len(buffer), 0)]
+
+
+_RECORDING: ContextVar[Recording | None] = ContextVar("link_recording", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[Recording]:
+    """Record what every link sends and receives inside the block (in this task).
+
+    The probe uses it to show the evidence of each attempt, whichever family's reader made it.
+    """
+    current = Recording()
+    token = _RECORDING.set(current)
+    try:
+        yield current
+    finally:
+        _RECORDING.reset(token)
+
+
 def can_switch_rate(port: str) -> bool:
     """Whether the rate of the port can be changed from here (not through raw TCP)."""
     return not port.lower().startswith(_FIXED_RATE_SCHEMES)
@@ -51,7 +88,7 @@ def is_network_port(port: str) -> bool:
 
 def describe_port(port: str) -> str:
     """Return the port for messages, with credentials in a URL hidden."""
-    return str(serialx.redact_uri(port)) if "://" in port else port
+    return str(serialx.redact_uri(port)) if is_network_port(port) else port
 
 
 class Link:
@@ -81,7 +118,7 @@ class Link:
         try:
             self._serial = await self._open_at(self.line)
         except OSError as err:
-            if err.errno != errno.EINVAL or "://" in self.port:
+            if err.errno != errno.EINVAL or is_network_port(self.port):
                 raise self._port_error(err) from err
             # Some tty drivers (Linux ptys seen on 6.x kernels) refuse a tcsetattr that keeps
             # the rate and sets 7 data bits or parity. A different rate first always passes.
@@ -124,6 +161,8 @@ class Link:
             await serial.write(data)
         except (OSError, serialx.SerialException) as err:
             raise self._lost(err, " while sending") from err
+        if (current := _RECORDING.get()) is not None:
+            current.add(current.sent, data)
         return started + len(data) * self.line.character_time()
 
     async def read(self, timeout: float) -> bytes:
@@ -140,6 +179,8 @@ class Link:
             raise ConnectionLostError(
                 describe_port(self.port), "the other end closed it (port unplugged or bridge gone)"
             )
+        if (current := _RECORDING.get()) is not None:
+            current.add(current.received, data)
         if not self._heard_from_port:
             self._heard_from_port = True
             self._check_bridge_refusal(data)
@@ -147,7 +188,7 @@ class Link:
 
     def _check_bridge_refusal(self, data: bytes) -> None:
         """Raise the bridge's own words when the first bytes are a ser2net refusal, not meter data."""
-        if "://" in self.port and data.lstrip().startswith(_BRIDGE_REFUSALS):
+        if is_network_port(self.port) and data.lstrip().startswith(_BRIDGE_REFUSALS):
             text = data.strip().split(b"\r\n", 1)[0].decode("ascii", "replace")
             raise PortError(describe_port(self.port), f"the bridge says {text!r}")
 
@@ -201,7 +242,7 @@ class Link:
 
     def _port_error(self, err: BaseException, context: str = "") -> PortError:
         reason = _reason(err)
-        if isinstance(err, OSError) and err.errno in _HUNG_UP and "://" in self.port:
+        if isinstance(err, OSError) and err.errno in _HUNG_UP and is_network_port(self.port):
             # ser2net with its device missing or taken closes a telnet client at once.
             reason += " (the bridge hung up at once: is its serial device there and free?)"
         elif isinstance(err, OSError) and err.errno == errno.ECONNREFUSED:

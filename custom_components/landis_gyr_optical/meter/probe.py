@@ -15,12 +15,12 @@ from .clock import SessionClock
 from .dlms.ciphering import DecryptionError
 from .dlms.client import DLMS_BAUD, discover_dlms_optical, read_dlms_push
 from .eredes_han.client import probe_eredes
-from .errors import MeterError, NoAnswerError, PortError
+from .errors import MeterError, NoAnswerError, ParityError, PortError
 from .iec62056_21.client import effective_settings, run_session
 from .iec62056_21.messages import MODE_D_BAUD, Identification
 from .iec62056_21.session import Protocol, SessionSettings
 from .line import Framing, LineSettings
-from .link import Link, can_switch_rate, describe_port
+from .link import Link, Recording, can_switch_rate, describe_port, recording
 from .readout import Direction, Readout, TraceEntry, printable
 from .sml.client import read_sml_push
 from .sml.frames import START as SML_START
@@ -242,26 +242,28 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
     clock = SessionClock()
     started = time.monotonic()
     link = Link(port, settings.initial_line, software_parity=settings.software_parity)
-    try:
-        await link.open()
-        readout = await run_session(link, settings, clock)
-    except MeterError as err:
-        sent, received = _split(clock.trace)
-        return (
-            ProbeAttempt(
-                variant.name,
-                config,
-                sent,
-                received,
-                _verdict(err, received),
-                False,
-                err,
-                time.monotonic() - started,
-            ),
-            None,
-        )
-    finally:
-        await link.close()
+    with recording() as evidence:
+        try:
+            await link.open()
+            readout = await run_session(link, settings, clock)
+        except MeterError as err:
+            sent, received = _split(clock.trace)
+            context = _Context(port, settings, evidence)
+            return (
+                ProbeAttempt(
+                    variant.name,
+                    config,
+                    sent or bytes(evidence.sent),
+                    received or bytes(evidence.received),
+                    _verdict(err, received, context),
+                    False,
+                    err,
+                    time.monotonic() - started,
+                ),
+                None,
+            )
+        finally:
+            await link.close()
     if settings.protocol is Protocol.AUTO:
         config = replace(config, variant=Variant(readout.protocol))
     return _success(variant.name, config, readout, started)
@@ -290,14 +292,15 @@ def _identified(readout: Readout) -> str:
 
 
 def _failure(
-    name: str, config: MeterConfig | None, err: MeterError, started: float, received: bytes = b""
+    name: str, config: MeterConfig | None, err: MeterError, started: float, evidence: Recording, port: str
 ) -> tuple[ProbeAttempt, None]:
     """Describe a failed attempt of a binary protocol (no IEC identification to look for)."""
+    sent, received = bytes(evidence.sent), bytes(evidence.received)
     if isinstance(err, PortError) or err.key in CREDENTIAL_ERRORS or not received:
-        verdict = _verdict(err, received)
+        verdict = _verdict(err, received, _Context(port, None, evidence))
     else:
         verdict = f"{len(received)} bytes came back but no verified readout: {err}"
-    return ProbeAttempt(name, config, b"", received, verdict, False, err, time.monotonic() - started), None
+    return ProbeAttempt(name, config, sent, received, verdict, False, err, time.monotonic() - started), None
 
 
 def _split(trace: tuple[TraceEntry, ...] | list[TraceEntry]) -> tuple[bytes, bytes]:
@@ -306,15 +309,82 @@ def _split(trace: tuple[TraceEntry, ...] | list[TraceEntry]) -> tuple[bytes, byt
     return sent, received
 
 
-def _verdict(err: MeterError, received: bytes) -> str:
-    if isinstance(err, PortError):
-        return f"port error: {err.reason}"
-    if err.key in CREDENTIAL_ERRORS:
-        return str(err)
-    if not received:
-        return "silent: nothing came back"
-    if b"/" not in received:
-        return f"{len(received)} bytes came back but no identification (rate or framing mismatch?): {err}"
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What a verdict may look at besides the error: the port, the attempt's settings, the wire."""
+
+    port: str
+    settings: SessionSettings | None
+    evidence: Recording
+
+    @property
+    def raw_bridge(self) -> bool:
+        return not can_switch_rate(self.port)
+
+    @property
+    def parity_added(self) -> bool:
+        return self.settings is not None and self.settings.software_parity
+
+
+type _Rule = Callable[[MeterError, bytes, _Context], str | None]
+
+
+def _port_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
+    return f"port error: {err.reason}" if isinstance(err, PortError) else None
+
+
+def _credentials_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
+    return str(err) if err.key in CREDENTIAL_ERRORS else None
+
+
+def _parity_stripped_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
+    """Parity bits added here, but the bridge's own UART runs 7E1 and strips them: not noise."""
+    raw = bytes(context.evidence.received)
+    if context.parity_added and isinstance(err, ParityError) and raw and all(byte < 0x80 for byte in raw):
+        return (
+            "the answer carries no parity bits (bit 7 always clear): the bridge's serial side "
+            "already runs 7E1, so read without adding parity bits here"
+        )
+    return None
+
+
+def _silent_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
+    if received or context.evidence.received:
+        return None
+    if context.raw_bridge and context.settings is not None and not context.parity_added:
+        return (
+            "silent: nothing came back (a bridge whose serial side runs 8N1 sends characters "
+            "without parity bits, which a 7E1 meter ignores: the attempt with parity bits added "
+            "here tests that)"
+        )
+    return "silent: nothing came back"
+
+
+def _garbled_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
+    if b"/" in received:
+        return None
+    if context.raw_bridge:
+        return (
+            f"{len(received)} bytes came back but no identification: the bridge's serial side "
+            f"is not at this attempt's rate and framing ({err})"
+        )
+    return f"{len(received)} bytes came back but no identification (rate or framing mismatch?): {err}"
+
+
+VERDICT_RULES: tuple[_Rule, ...] = (
+    _port_verdict,
+    _credentials_verdict,
+    _parity_stripped_verdict,
+    _silent_verdict,
+    _garbled_verdict,
+)
+"""The verdicts of a failed attempt, most specific first; the first that applies is given."""
+
+
+def _verdict(err: MeterError, received: bytes, context: _Context) -> str:
+    for rule in VERDICT_RULES:
+        if (verdict := rule(err, received, context)) is not None:
+            return verdict
     return f"answered, but the readout failed: {err}"
 
 
@@ -346,7 +416,8 @@ async def _try_dlms_optical(
     except MeterError as err:
         sent, received = _split(clock.trace)
         config = MeterConfig(variant, address=address, max_baud=max_baud)
-        verdict = _verdict(err, received)
+        evidence = Recording(bytearray(sent), bytearray(received))
+        verdict = _verdict(err, received, _Context(port, None, evidence))
         return ProbeAttempt(
             name, config, sent, received, verdict, False, err, time.monotonic() - started
         ), None
@@ -357,10 +428,14 @@ async def _try_dlms_optical(
 async def _try_han(port: str) -> tuple[ProbeAttempt, Readout | None]:
     name = "E-Redes HAN (Modbus RTU) at 9600 Bd 8N1 and 8N2, then at 19200 Bd"
     started = time.monotonic()
-    try:
-        found = await probe_eredes(port, replace(MeterConfig(Variant.EREDES_HAN).han_settings(), retries=0))
-    except MeterError as err:
-        return _failure(name, MeterConfig(Variant.EREDES_HAN, framing=Framing.EIGHT_N_ONE), err, started)
+    with recording() as evidence:
+        try:
+            found = await probe_eredes(
+                port, replace(MeterConfig(Variant.EREDES_HAN).han_settings(), retries=0)
+            )
+        except MeterError as err:
+            config = MeterConfig(Variant.EREDES_HAN, framing=Framing.EIGHT_N_ONE)
+            return _failure(name, config, err, started, evidence, port)
     settings = found.settings
     config = MeterConfig(
         Variant.EREDES_HAN,
@@ -383,6 +458,14 @@ def _push_kind(data: bytes) -> Variant | None:
 
 async def _listen_binary(
     port: str, listen_time: float, key: bytes | None, authentication_key: bytes | None
+) -> tuple[ProbeAttempt, Readout | None]:
+    """Listen at 9600 Bd 8N1 where DLMS/COSEM and SML meters push, recording what came."""
+    with recording() as evidence:
+        return await _listen(port, listen_time, key, authentication_key, evidence)
+
+
+async def _listen(
+    port: str, listen_time: float, key: bytes | None, authentication_key: bytes | None, evidence: Recording
 ) -> tuple[ProbeAttempt, Readout | None]:
     """Listen at 9600 Bd 8N1 where DLMS/COSEM and SML meters push; decode one push if one comes.
 
@@ -415,14 +498,14 @@ async def _listen_binary(
     except DecryptionError:
         detail = "the key does not decrypt them" if key else "its encryption key is needed"
         error = DecryptionError(f"the meter pushes encrypted DLMS/COSEM data: {detail}")
-        return _failure(name, config, error, started, received=bytes(received))
+        return _failure(name, config, error, started, evidence, port)
     except MeterError as err:
-        return _failure(name, config, err, started, received=bytes(received))
+        return _failure(name, config, err, started, evidence, port)
     finally:
         await link.close()
     if readout is not None and config is not None:
         return _success(name, config, readout, started)
-    data = bytes(received)
+    data = bytes(evidence.received)
     verdict = "silent: nothing came back" if not data else f"{len(data)} bytes of unknown data"
     silence: MeterError | None = NoAnswerError(f"no push at {DLMS_BAUD} Bd 8N1") if not data else None
     return ProbeAttempt(name, None, b"", data, verdict, False, silence, time.monotonic() - started), None

@@ -21,11 +21,10 @@ from typing import Protocol as Interface
 from ..clock import SessionClock
 from ..errors import ChecksumError, MeterError, NoAnswerError, PortError
 from ..line import LineSettings
-from ..link import Link, is_network_port
+from ..link import Link
 from ..readout import Direction, Readout
 from .messages import BREAK, INITIAL_BAUD, INTER_CHARACTER_TIMEOUT, Mode
 from .session import (
-    NETWORK_LATENCY,
     Finished,
     Protocol,
     Receive,
@@ -139,9 +138,7 @@ async def _sleep_until(moment: float) -> None:
 
 
 def effective_settings(port: str, settings: SessionSettings) -> SessionSettings:
-    """Pin the rate on ports that cannot switch it (raw TCP bridges); allow for a network's latency."""
-    if settings.transport_latency == 0 and is_network_port(port):
-        settings = replace(settings, transport_latency=NETWORK_LATENCY)
+    """Pin the rate on ports that cannot switch it (raw TCP bridges)."""
     if settings.fixed_baud is None and not Link(port, settings.initial_line).can_switch:
         baud = settings.initial_line.baud
         return replace(settings, fixed_baud=baud)

@@ -55,11 +55,10 @@ MAX_JUNK = 256
 """Bytes tolerated before a message starts (echo remains, line noise, a late push)."""
 TIMING_SLACK = 0.1
 """Allowance for USB adapter latency and scheduling on top of a computed line time."""
-SLOW_REACTION_TIME = 3.0
-"""Longest reaction time waited for: twice the standard's 1.5 s, since meters slower than the
-standard exist and waiting longer costs time only on a line where nobody answers."""
-NETWORK_LATENCY = 0.5
-"""One-way transport latency allowed for on a network port (Wi-Fi bridges, ser2net over VPN)."""
+SLOW_REACTION_TIME = 2.8
+"""Longest wait for an answer to start: a meter slower than the standard's 1.5 s (they exist),
+or a standard meter behind a network bridge with up to 0.65 s of latency each way. Waiting
+longer costs time only on a line where nobody answers."""
 DEFAULT_MAX_READOUT = 32 * 1024
 """Largest data block accepted; bounds memory and, with the rate, the total time."""
 _SHOWN_BYTES = 48
@@ -103,9 +102,6 @@ class SessionSettings:
     key: bytes | None = field(default=None, repr=False)
     """Mode D: the telegrams come in general-glo-ciphering (Luxembourg Smarty) with this key."""
     authentication_key: bytes | None = field(default=None, repr=False)
-    transport_latency: float = 0.0
-    """One-way latency of the transport to the line (a network bridge); added twice to every
-    first-byte allowance, since the request and the answer both travel it."""
 
     @property
     def initial_line(self) -> LineSettings:
@@ -287,16 +283,11 @@ class Session:
     def _first_byte(self, line: LineSettings | None = None) -> float:
         """Time allowed for the first byte, counted from the computed end of the request.
 
-        A slow meter's reaction time, then the round trip of the transport (the request
+        The slow reaction time (which also covers a transport's round trip: the request
         reaches the meter late, the answer comes back late), then the first character's
         wire time, and a USB adapter's latency on top.
         """
-        return (
-            SLOW_REACTION_TIME
-            + 2 * self.settings.transport_latency
-            + (line or self.line).character_time()
-            + TIMING_SLACK
-        )
+        return SLOW_REACTION_TIME + (line or self.line).character_time() + TIMING_SLACK
 
     def _max_total(self, characters: int, line: LineSettings | None = None) -> float:
         """Time limit of a message: its first-byte allowance plus its longest wire time, doubled."""
