@@ -8,7 +8,7 @@ ptys, polled every 10 s in real time for M minutes (reads, failures, overlaps, C
 
 With ``--switch-reads N`` it runs the rate-switch soak of tests/iec62056_21/test_real_lines.py:
 N first attempts on 200 ms meters whose client's bytes leave the UART up to 50 ms late, and N on
-20 ms meters with up to 8 ms (ten reads at a time, no retries).
+20 ms meters with up to 5 ms (ten reads at a time, no retries).
 
 Run: scripts/soak [--readouts N] [--minutes M] | scripts/soak --scale-minutes M
      scripts/soak --switch-reads N

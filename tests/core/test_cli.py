@@ -314,3 +314,23 @@ async def test_main_module_exits_with_the_cli_code(monkeypatch: pytest.MonkeyPat
             runpy.run_module, "custom_components.landis_gyr_optical.__main__", run_name="__main__"
         )
     assert exited.value.code == 5
+
+
+async def test_trace_is_printed_when_the_read_fails() -> None:
+    """``--trace`` shows what went over the line exactly when it matters: on a failure."""
+    async with PtyMeter(fast("lgz_zmd120", faults=Faults(silent=True))) as meter:
+        code, _, err = await run_cli(
+            "read", "--port", meter.port, "--protocol", "mode_c", "--retries", "0", "--trace"
+        )
+    assert code == 3
+    assert "sent" in err
+    assert "/?!\\r\\n" in err
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_auto_read_adds_parity_bits_for_an_8n1_bridge() -> None:
+    """Like the probe, ``read --protocol auto`` tries parity bits added here after silence."""
+    async with TcpMeter(fast("lgz_zmd120"), eight_bit_bridge=True) as meter:
+        code, out, _ = await run_cli("read", "--port", meter.port, "--json", "--retries", "0")
+    assert code == 0, out
+    assert json.loads(out)["meter"]["baud"] == 300

@@ -20,8 +20,8 @@ SWITCH_SOAK_READS = int(os.environ.get("SWITCH_SOAK_READS", "4"))
 SWITCH_SOAK_PARALLEL = 10
 LATE_UART = 0.05
 """A 200 ms meter's soak: our bytes leave the UART up to 50 ms late (the old 5 ms guard failed)."""
-LATE_UART_SHORT = 0.008
-"""A 20 ms meter's soak: up to 8 ms late (the window is a tenth as wide)."""
+LATE_UART_SHORT = 0.005
+"""A 20 ms meter's soak: up to 5 ms late (its switch window is a tenth as wide)."""
 
 
 def fast_meter(reaction_time: float, lines: int = 2) -> MeterProfile:
