@@ -57,6 +57,14 @@ async def test_a_meter_slower_than_the_standard() -> None:
     assert meter.sessions == 1
 
 
+async def test_a_meter_faster_than_it_announces_is_read_by_the_retry() -> None:
+    """50 ms with an upper-case letter (200 ms announced): the retry switches right after the request."""
+    async with PtyMeter(quick_profile("lgz_e350", lines=2, reaction_time=0.05)) as meter:
+        readout = await read_meter(meter.port, retries=1)
+    assert readout.baud == 2400
+    assert meter.data_bauds == [4800, 2400]
+
+
 @dataclass
 class SoakResult:
     reads: int = 0

@@ -42,6 +42,10 @@ SWITCH_POINT = 0.5
 """Where in the meter's reaction window after our request the rate switch happens (0: at its
 computed end, 1: when the meter starts answering): 100 ms in for a 200 ms meter, 10 ms for a
 20 ms one."""
+EARLY_SWITCH = 0.005
+"""Seconds after the request's computed end for the switch of every other retry: a meter that
+answers faster than its identification allows (under 200 ms with an upper-case letter) is then
+caught."""
 RETRY_PAUSE = INTER_CHARACTER_TIMEOUT
 """Silence after a failed attempt: the meter drops a session after 1.5 s without input."""
 
@@ -66,8 +70,14 @@ class ReceivingSession(Interface):
         """Return the error for a receive that ran out of time."""
 
 
-async def run_session(link: Link, settings: SessionSettings, clock: SessionClock | None = None) -> Readout:
-    """Run one session on an open link; raise the session's typed error on failure."""
+async def run_session(
+    link: Link, settings: SessionSettings, clock: SessionClock | None = None, *, early_switch: bool = False
+) -> Readout:
+    """Run one session on an open link; raise the session's typed error on failure.
+
+    ``early_switch`` switches the rate right after the option select (``EARLY_SWITCH``)
+    instead of in the middle of the meter's reaction window.
+    """
     clock = clock or SessionClock()
     session = Session(settings)
     if link.line != session.line:
@@ -86,17 +96,18 @@ async def run_session(link: Link, settings: SessionSettings, clock: SessionClock
         elif isinstance(command, Wait):
             await _sleep_until(clock.idle_at + command.seconds)
         elif isinstance(command, SwitchLine):
-            await _switch(link, command, clock)
+            await _switch(link, command, clock, early_switch)
         elif isinstance(command, Receive):
             await _receive(link, session, command, clock)
             clock.mode = session.mode
 
 
-async def _switch(link: Link, command: SwitchLine, clock: SessionClock) -> None:
+async def _switch(link: Link, command: SwitchLine, clock: SessionClock, early: bool = False) -> None:
     if clock.idle_at <= clock.tx_end:
         # We spoke last: the meter's reaction time runs from our request's end. When the
         # meter spoke last (mode B) its bytes are all in and the switch can happen at once.
-        await _sleep_until(clock.tx_end + command.deadline * SWITCH_POINT)
+        delay = EARLY_SWITCH if early else command.deadline * SWITCH_POINT
+        await _sleep_until(clock.tx_end + delay)
     await link.switch(command.line)
     late = time.monotonic() - (max(clock.tx_end, clock.idle_at) + command.deadline)
     note = f"switched to {command.line.baud} Bd {command.line.framing}"
@@ -180,7 +191,8 @@ async def _attempts(link: Link, settings: SessionSettings, clock: SessionClock, 
     for attempt in range(retries + 1):
         assert attempt_settings is not None
         try:
-            return await run_session(link, attempt_settings, clock)
+            # Every other retry switches early, for meters faster than they announce.
+            return await run_session(link, attempt_settings, clock, early_switch=attempt % 2 == 1)
         except PortError:
             raise
         except MeterError as err:
