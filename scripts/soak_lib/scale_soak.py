@@ -1,7 +1,7 @@
 """Concurrency and scale: many meters on their own ports, polled by one Home Assistant.
 
 Eight config entries (by default), each polling its own simulated meter on a pty: mode C,
-sign-on at 300 Bd, data at 19200 Bd, 50 ms reaction time. Every link the client opens is
+sign-on at 300 Bd, data at 19200 Bd, 200 ms reaction time. Every link the client opens is
 counted per port, so two reads of one port at the same time would show as an overlap (the
 port is opened exclusively, so the second read would also fail). The simulator's log
 says whether every session it started was completed.
@@ -43,7 +43,7 @@ from .port_soak import load_manifest_dependencies
 
 METERS = 8
 POLL_SECONDS = 10
-REACTION_TIME = 0.05
+REACTION_TIME = 0.2
 DATA_RATE = 19200
 PROFILE_LINES = 12
 
@@ -123,7 +123,7 @@ class ScaleReport:
 
 
 def scale_profile(index: int) -> MeterProfile:
-    """Meter ``index``: an E350 readout with its own serial, offering 19200 Bd, 50 ms reaction.
+    """Meter ``index``: an E350 readout with its own serial, offering 19200 Bd, 200 ms reaction.
 
     The lower-case third letter of the flag lets the client answer after 20 ms too.
     """

@@ -20,6 +20,7 @@ from custom_components.landis_gyr_optical.meter.iec62056_21.session import Sessi
 from custom_components.landis_gyr_optical.meter.readout import Readout
 from tests.simulator import MeterProfile, PtyMeter, quick_profile
 
+from . import bridges
 from .bridges import pyserial_rfc2217, ser2net
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("socket_enabled")]
@@ -120,3 +121,9 @@ async def test_bridge_restarted_during_a_read_then_reads_again(tmp_path: Path) -
         meter.set_profile(meter_at("4"))
         readout = await read_meter(bridge.url, retries=0)
     assert_e350(readout, 4800)
+
+
+def test_a_missing_ser2net_fails_the_test_instead_of_skipping_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bridges, "SER2NET_CANDIDATES", ("/nonexistent/ser2net",))
+    with pytest.raises(pytest.fail.Exception, match="apt-get install ser2net"):
+        bridges.ser2net_binary()

@@ -120,7 +120,7 @@ class OpticalHeadProcess:
     """Controls ``python -m tests.e2e.optical_head`` from a test (or from ``scripts/develop``)."""
 
     def __init__(
-        self, link: Path, *, profile: str = "lgz_e350", reaction: float | None = 0.02, log: Path | None = None
+        self, link: Path, *, profile: str = "lgz_e350", reaction: float | None = 0.2, log: Path | None = None
     ) -> None:
         """Describe the head; nothing runs before ``start``."""
         self.link = link

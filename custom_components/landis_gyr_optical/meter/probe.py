@@ -7,6 +7,7 @@ complete, verified readout ends the probe; its settings are what the user should
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 import time
@@ -15,8 +16,8 @@ from .clock import SessionClock
 from .dlms.ciphering import DecryptionError
 from .dlms.client import DLMS_BAUD, discover_dlms_optical, read_dlms_push
 from .eredes_han.client import probe_eredes
-from .errors import MeterError, NoAnswerError, ParityError, PortError
-from .iec62056_21.client import effective_settings, run_session
+from .errors import ChecksumError, MeterError, NoAnswerError, ParityError, PortError
+from .iec62056_21.client import RETRY_PAUSE, effective_settings, run_session
 from .iec62056_21.messages import MODE_D_BAUD, Identification
 from .iec62056_21.session import Protocol, SessionSettings
 from .line import Framing, LineSettings
@@ -245,7 +246,7 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
     with recording() as evidence:
         try:
             await link.open()
-            readout = await run_session(link, settings, clock)
+            readout = await _session(link, settings, clock)
         except MeterError as err:
             sent, received = _split(clock.trace)
             context = _Context(port, settings, evidence)
@@ -267,6 +268,21 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
     if settings.protocol is Protocol.AUTO:
         config = replace(config, variant=Variant(readout.protocol))
     return _success(variant.name, config, readout, started)
+
+
+async def _session(link: Link, settings: SessionSettings, clock: SessionClock) -> Readout:
+    """One session; lost after a rate switch, once more with the switch right after the request.
+
+    A meter that answers faster than its identification allows has started its data message
+    before a switch in the middle of the announced reaction window.
+    """
+    try:
+        return await run_session(link, settings, clock)
+    except (ChecksumError, NoAnswerError):
+        if not any(entry.note.startswith("switched to") for entry in clock.trace):
+            raise
+    await asyncio.sleep(RETRY_PAUSE)
+    return await run_session(link, settings, clock, early_switch=True)
 
 
 def _success(
