@@ -94,9 +94,8 @@ async def test_raw_with_the_device_missing_reports_ser2nets_words(tmp_path: Path
     assert "Device open failure" in str(caught.value)
 
 
-@pytest.mark.parametrize("kind", ["raw", "rfc2217"])
-async def test_meter_gone_during_the_read_is_a_lost_connection(tmp_path: Path, kind: str) -> None:
-    async with PtyMeter(meter_at("4", lines=40)) as meter, ser2net(meter.port, tmp_path, kind) as bridge:
+async def test_meter_gone_during_the_read_is_a_lost_connection(tmp_path: Path) -> None:
+    async with PtyMeter(meter_at("4", lines=40)) as meter, ser2net(meter.port, tmp_path, "raw") as bridge:
         read = asyncio.ensure_future(read_meter(bridge.url, retries=0))
         await meter.wait_until(lambda: meter.readouts_sent == 0 and bool(meter.data_bauds), timeout=10)
         await meter.vanish()
@@ -104,6 +103,24 @@ async def test_meter_gone_during_the_read_is_a_lost_connection(tmp_path: Path, k
             await read
     assert caught.value.key == "connection_lost"
     assert "lost during the read" in str(caught.value)
+
+
+async def test_meter_gone_behind_the_rfc2217_accepter_ends_the_read(tmp_path: Path) -> None:
+    """ser2net 4.3.11's telnet accepter does not always notice a vanished device at once.
+
+    In about one run in six here it keeps the connection open and logs nothing; the read then
+    ends on the standard's 1.5 s inter-character silence instead of the closed connection.
+    """
+    async with PtyMeter(meter_at("4", lines=40)) as meter, ser2net(meter.port, tmp_path) as bridge:
+        read = asyncio.ensure_future(read_meter(bridge.url, retries=0))
+        await meter.wait_until(lambda: meter.readouts_sent == 0 and bool(meter.data_bauds), timeout=10)
+        await meter.vanish()
+        started = time.monotonic()
+        with pytest.raises((ConnectionLostError, NoAnswerError)) as caught:
+            await read
+    assert time.monotonic() - started < 3.0
+    if not isinstance(caught.value, ConnectionLostError):
+        assert "stopped after" in str(caught.value)
 
 
 async def test_bridge_restarted_during_a_read_then_reads_again(tmp_path: Path) -> None:
