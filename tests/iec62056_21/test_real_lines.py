@@ -100,11 +100,11 @@ async def soak_switch(reaction_time: float, late_uart: float, reads: int) -> Soa
 
 
 def report(results: dict[str, SoakResult]) -> str:
-    lines = ["| meter | late UART | reads | first attempts ok | median read |", "|---|---|---|---|---|"]
+    lines = ["| meter, late UART | reads | first attempts ok | median read |", "|---|---|---|---|"]
     for name, result in results.items():
         median = sorted(result.seconds)[len(result.seconds) // 2] if result.seconds else 0.0
         lines.append(
-            f"| {name} | | {result.reads} | {result.ok} ({100 * result.ok / max(result.reads, 1):.1f} %) "
+            f"| {name} | {result.reads} | {result.ok} ({100 * result.ok / max(result.reads, 1):.1f} %) "
             f"| {median:.2f} s |"
         )
     failures = [
