@@ -9,7 +9,7 @@ import pytest
 from custom_components.landis_gyr_optical.meter.errors import NoAnswerError, ParityError
 from custom_components.landis_gyr_optical.meter.iec62056_21.session import SessionSettings
 from custom_components.landis_gyr_optical.meter.link import Recording
-from custom_components.landis_gyr_optical.meter.probe import ProbeAttempt, ProbeReport, probe
+from custom_components.landis_gyr_optical.meter.probe import probe
 from tests.simulator import Faults, PtyMeter, TcpMeter, quick_profile
 
 probe_module = importlib.import_module("custom_components.landis_gyr_optical.meter.probe")
@@ -30,7 +30,7 @@ async def test_8n1_bridge_is_found_and_the_silent_attempt_says_why() -> None:
 
 async def test_binary_attempts_record_what_they_sent() -> None:
     async with PtyMeter(quick_profile("lgz_zmd120", faults=Faults(silent=True))) as meter:
-        hdlc, _ = await probe_module._try_hdlc(meter.port)
+        hdlc, _ = await probe_module._try_dlms_optical(meter.port, mode_e=False)
         han, _ = await probe_module._try_han(meter.port)
     assert hdlc.sent.startswith(b"\x7e")
     assert han.sent
@@ -55,9 +55,3 @@ def test_garbage_through_a_raw_bridge_points_at_its_settings() -> None:
     )
     verdict = probe_module._verdict(NoAnswerError("no identification"), b"\x80\x81", context)
     assert "bridge's serial side" in verdict
-
-
-def test_a_raw_bridge_silent_everywhere_gets_bridge_advice() -> None:
-    silent = ProbeAttempt("sign-on", None, b"/?!\r\n", b"", "silent", False, NoAnswerError("silent"))
-    assert "9600 8N1" in ProbeReport("socket://bridge:23", (silent,), None, None).summary
-    assert "head sits squarely" in ProbeReport("/dev/ttyUSB0", (silent,), None, None).summary
