@@ -155,3 +155,27 @@ ensure_ser2net() {
         log "warning: ser2net not found; install it (e.g. 'sudo apt-get install ser2net') for the bridge tests"
     fi
 }
+
+# Where downloaded test dependencies live between runs (outside the repository).
+CACHE_ROOT="${LGO_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/landis_gyr_optical}"
+
+# Prints the directory holding serialx $1 alone (`pip install --target`), installing it the first time.
+# The install goes to a temporary directory that is renamed when complete, so an interrupted run
+# leaves nothing half-installed behind.
+serialx_dir() {
+    local version="$1" dir tmp
+    dir="${CACHE_ROOT}/serialx/${version}"
+    if [ ! -d "${dir}/serialx-${version}.dist-info" ]; then
+        mkdir -p "${CACHE_ROOT}/serialx"
+        tmp="$(mktemp -d "${CACHE_ROOT}/serialx/.${version}.XXXXXX")"
+        if ! "$VENV_PYTHON" -m pip install --disable-pip-version-check --quiet --no-deps \
+            --target "$tmp" "serialx==${version}" >"${tmp}.log" 2>&1; then
+            cat "${tmp}.log" >&2
+            rm -rf "$tmp" "${tmp}.log"
+            die "could not install serialx ${version} into ${CACHE_ROOT}/serialx"
+        fi
+        rm -rf "$dir" "${tmp}.log"
+        mv "$tmp" "$dir"
+    fi
+    printf '%s\n' "$dir"
+}

@@ -1,5 +1,7 @@
 """The serial link on serialx: local tty, ``socket://``, ``rfc2217://``, ``esphome://``.
 
+What differs between the serialx releases Home Assistant pins is in ``serialx_compat.py``.
+
 All I/O is asynchronous; serialx runs the blocking termios calls in the executor. The link
 knows what the line can do (switch rate or not) and how long bytes take to leave it; the
 protocol decisions stay in the sans-IO session.
@@ -25,6 +27,7 @@ from .errors import ConnectionLostError, PortError
 from .line import Framing, LineSettings
 from .parity import ParityCheck, ParityDecoder, with_even_parity
 from .rfc2217 import transport_for
+from .serialx_compat import reconfigure, redact_uri, write
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,7 +91,7 @@ def is_network_port(port: str) -> bool:
 
 def describe_port(port: str) -> str:
     """Return the port for messages, with credentials in a URL hidden."""
-    return str(serialx.redact_uri(port)) if is_network_port(port) else port
+    return redact_uri(port) if is_network_port(port) else port
 
 
 class Link:
@@ -158,7 +161,7 @@ class Link:
         if self._decoder.check is ParityCheck.SOFTWARE:
             data = with_even_parity(data)
         try:
-            await serial.write(data)
+            await write(serial, data)
         except (OSError, serialx.SerialException) as err:
             raise self._lost(err, " while sending") from err
         if (current := _RECORDING.get()) is not None:
@@ -294,4 +297,4 @@ def _mark_parity_errors(path: str) -> bool:
 
 async def _reconfigure(serial: serialx.AsyncSerial, line: LineSettings) -> None:
     byte_size, parity, stopbits = _SERIALX_FRAMING[line.framing]
-    await serial.reconfigure_port(baudrate=line.baud, byte_size=byte_size, parity=parity, stopbits=stopbits)
+    await reconfigure(serial, baudrate=line.baud, byte_size=byte_size, parity=parity, stopbits=stopbits)
