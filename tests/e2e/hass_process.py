@@ -31,7 +31,21 @@ DOMAIN = "landis_gyr_optical"
 INTEGRATION_SOURCE = REPO_ROOT / "custom_components" / DOMAIN
 LAUNCHER = REPO_ROOT / "scripts" / "hass_launcher.py"
 SUPPORT_COMPONENTS = Path(__file__).resolve().parent / "support"
-"""Test-only integrations copied next to ours (see ``support/*/manifest.json``)."""
+"""Test-only integrations copied next to ours, each with its manifest from ``SUPPORT_MANIFESTS``."""
+SUPPORT_MANIFESTS: dict[str, dict[str, object]] = {
+    "statistics_compiler": {
+        "domain": "statistics_compiler",
+        "name": "Statistics compiler (end-to-end tests only)",
+        "codeowners": [],
+        "dependencies": ["recorder"],
+        "documentation": "https://www.home-assistant.io/integrations/recorder/",
+        "iot_class": "local_push",
+        "requirements": [],
+        "version": "1.0.0",
+    },
+}
+"""Written when a test instance is prepared, not kept in the repository: hassfest validates every
+``manifest.json`` it finds there, and these are no integrations of ours."""
 
 START_TIMEOUT = 90.0
 """Seconds for Home Assistant to answer HTTP (a first start may install the frontend)."""
@@ -114,9 +128,9 @@ def prepare_config_dir(config_dir: Path, port: int) -> None:
     """Write everything Home Assistant needs to start the test instance."""
     config_dir.mkdir(parents=True, exist_ok=True)
     install_integration(config_dir)
-    for support in SUPPORT_COMPONENTS.iterdir():
-        if (support / "manifest.json").is_file():
-            install_integration(config_dir, support)
+    for name, manifest in SUPPORT_MANIFESTS.items():
+        target = install_integration(config_dir, SUPPORT_COMPONENTS / name)
+        (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     (config_dir / "configuration.yaml").write_text(
         configuration_yaml(port, config_dir / "home-assistant_v2.db"), encoding="utf-8"
     )
