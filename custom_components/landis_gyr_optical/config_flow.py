@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+import dataclasses
 from typing import Any
 
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
-    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
@@ -66,17 +67,19 @@ from .detection import (
     time_limit,
     variant_step,
 )
-from .entry_data import entry_data, entry_options
+from .entry_data import config_from_entry, entry_data, entry_options
 from .meter.errors import MeterError, NoAnswerError
 from .meter.iec62056_21.session import Protocol
 from .meter.line import Framing
 from .meter.link import describe_port
-from .meter.variants import KeyFormatError, MeterConfig, Variant, parse_key
+from .meter.variants import DLMS_PULL_VARIANTS, KeyFormatError, MeterConfig, Variant, parse_key
 from .meter.verdicts import Verdict
 from .options_flow import LandisGyrOptionsFlow, interval_selector
 from .ports import SerialPort, list_ports, usb_id, valid_port
 
 AUTO = str(Protocol.AUTO)
+KEYED_PUSH_VARIANTS = (Variant.DLMS_PUSH, Variant.MODE_D)
+"""Pushes that may be encrypted with the operator's keys: DLMS/COSEM and P1 (Luxembourg Smarty)."""
 PROTOCOL_CHOICES = [
     AUTO,
     Variant.MODE_C,
@@ -108,10 +111,11 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         self._read_task: asyncio.Task[FoundMeter] | None = None
         self._found: FoundMeter | None = None
         self._verdict: Verdict | None = None
+        self._reauth_config: MeterConfig | None = None
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> LandisGyrOptionsFlow:
+    def async_get_options_flow(config_entry: LandisGyrConfigEntry) -> LandisGyrOptionsFlow:
         """Options: poll interval, maximum rate, power bound."""
         return LandisGyrOptionsFlow()
 
@@ -204,12 +208,67 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         """Confirm setting up the discovered head."""
         if user_input is not None:
             return await self.async_step_protocol()
-        self._set_confirm_only()
         assert self._port is not None
         return self.async_show_form(
             step_id="usb_confirm",
             description_placeholders={"name": self.context["title_placeholders"]["name"], "port": self._port},
         )
+
+    # --- reauthentication -------------------------------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Ask for a new DLMS key or password: the meter refused the stored one."""
+        if self._reauth_fields(config_from_entry(self._get_reauth_entry()).variant) is None:
+            return self.async_abort(reason="reauth_not_supported")
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Enter the new key (push) or password (pull); the meter is read once with it."""
+        entry = self._get_reauth_entry()
+        config = config_from_entry(entry)
+        fields = self._reauth_fields(config.variant)
+        assert fields is not None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _key_format_errors(user_input)
+            self._variant_input = dict(user_input)
+            if not errors:
+                password = user_input.get(CONF_PASSWORD)
+                self._reauth_config = (
+                    dataclasses.replace(
+                        config,
+                        key=parse_key(user_input.get(CONF_KEY)),
+                        authentication_key=parse_key(user_input.get(CONF_AUTHENTICATION_KEY)),
+                    )
+                    if config.variant in KEYED_PUSH_VARIANTS
+                    else dataclasses.replace(config, password=password.encode() if password else None)
+                )
+                self._port, self._usb_id = entry.data[CONF_PORT], entry.data.get(CONF_USB_ID)
+                self._choice = {CONF_PROTOCOL: str(config.variant)}
+                return await self.async_step_read()
+        else:
+            errors, self._errors = self._errors, {}
+        schema = vol.Schema(
+            {
+                vol.Optional(name, default=str(self._variant_input.get(name) or "")): _secret_selector()
+                for name in fields
+            }
+        )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={"title": entry.title, "port": describe_port(entry.data[CONF_PORT])},
+        )
+
+    @staticmethod
+    def _reauth_fields(variant: Variant) -> tuple[str, ...] | None:
+        """Return the credential fields of a variant (None: nothing to reauthenticate)."""
+        if variant in KEYED_PUSH_VARIANTS:
+            return (CONF_KEY, CONF_AUTHENTICATION_KEY)
+        if variant in DLMS_PULL_VARIANTS:
+            return (CONF_PASSWORD,)
+        return None
 
     # --- protocol ---------------------------------------------------------------------------------
 
@@ -324,11 +383,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            for name in (CONF_KEY, CONF_AUTHENTICATION_KEY):
-                try:
-                    parse_key(user_input.get(name))
-                except KeyFormatError:
-                    errors[name] = "invalid_key_format"
+            errors = _key_format_errors(user_input)
             if not errors:
                 self._variant_input = {**user_input, CONF_PROTOCOL: str(variant)}
                 return await self.async_step_read()
@@ -343,6 +398,8 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _config(self) -> MeterConfig:
         """Return the configuration chosen so far (detection starts from the IEC defaults)."""
+        if self._reauth_config is not None:
+            return self._reauth_config
         advanced = self._choice[CONF_ADVANCED]
         extra = self._variant_input
         protocol = extra.get(CONF_PROTOCOL, self._choice[CONF_PROTOCOL])
@@ -403,7 +460,9 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._choice = {**self._choice, CONF_PROTOCOL: str(Variant.DLMS_PUSH)}
             if step == "dlms_push" and variant_step(self._choice[CONF_PROTOCOL]) == "p1_keys":
                 step = "p1_keys"  # a wrong key of an encrypted P1 port is asked for again there
-            if step is None or step != variant_step(self._choice[CONF_PROTOCOL]):
+            if self.source == SOURCE_REAUTH:
+                step = "reauth_confirm"
+            elif step is None or step != variant_step(self._choice[CONF_PROTOCOL]):
                 step = "protocol"
             return self.async_show_progress_done(next_step_id=step)
         return self.async_show_progress_done(next_step_id="found" if detecting else "finish")
@@ -412,8 +471,12 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         port = self._port
         assert port is not None
         async with asyncio.timeout(time_limit(port, config, detect=detecting)):
-            if self.source == SOURCE_RECONFIGURE:
-                entry: LandisGyrConfigEntry = self._get_reconfigure_entry()
+            if self.source in (SOURCE_RECONFIGURE, SOURCE_REAUTH):
+                entry: LandisGyrConfigEntry = (
+                    self._get_reconfigure_entry()
+                    if self.source == SOURCE_RECONFIGURE
+                    else self._get_reauth_entry()
+                )
                 if entry.state is ConfigEntryState.LOADED:
                     async with entry.runtime_data.exclusive_port():
                         return await read_for_flow(port, config, detecting)
@@ -458,6 +521,10 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         readout, config = found.readout, found.config
         data = entry_data(port, config, self._usb_id)
         unique_id = meter_unique_id(readout)
+        if self.source == SOURCE_REAUTH:
+            await self.async_set_unique_id(unique_id)
+            self._abort_if_unique_id_mismatch(reason="unique_id_mismatch")
+            return self.async_update_reload_and_abort(self._get_reauth_entry(), data=data)
         interval = int(self._choice[CONF_ADVANCED][CONF_SCAN_INTERVAL])
         if interval == DEFAULT_SCAN_INTERVAL:
             interval = default_scan_interval(config.variant)
@@ -476,6 +543,17 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         identity = readout.identity
         title = f"{readout.manufacturer or identity.flag_id} {identity.description}".strip()
         return self.async_create_entry(title=title, data=data, options=entry_options(config.variant, options))
+
+
+def _key_format_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Form errors of the DLMS key fields given (32 hexadecimal digits each, or empty)."""
+    errors: dict[str, str] = {}
+    for name in (CONF_KEY, CONF_AUTHENTICATION_KEY):
+        try:
+            parse_key(user_input.get(name))
+        except KeyFormatError:
+            errors[name] = "invalid_key_format"
+    return errors
 
 
 def _number_selector(minimum: int, maximum: int) -> NumberSelector:

@@ -16,6 +16,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -42,6 +43,8 @@ from .const import (
     STORAGE_VERSION,
 )
 from .entry_data import config_from_entry, with_han_map
+from .meter.dlms.association import AssociationError
+from .meter.dlms.ciphering import DecryptionError
 from .meter.eredes_han.client import RegisterNotEnabledError
 from .meter.eredes_han.registers import BY_ADDRESS
 from .meter.errors import ChecksumError, MeterError, PortError
@@ -77,6 +80,10 @@ class _QuietCoordinatorLog(logging.Filter):
 
 _COORDINATOR_LOGGER = LOGGER.getChild("coordinator")
 _COORDINATOR_LOGGER.addFilter(_QuietCoordinatorLog())
+
+
+REAUTH_ERRORS: frozenset[str] = frozenset({DecryptionError.key, AssociationError.key})
+"""Errors only new credentials fix: a DLMS key that does not decrypt, a password the meter refuses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +247,14 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
                 self._sync_access_issue([register.label for register in err.registers])
                 raise await self._failed(err) from err
             except MeterError as err:
-                raise await self._failed(err) from err
+                failure = await self._failed(err)
+                if err.key in REAUTH_ERRORS:
+                    raise ConfigEntryAuthFailed(
+                        translation_domain=DOMAIN,
+                        translation_key=err.key,
+                        translation_placeholders={"port": describe_port(self.port), "error": str(err)},
+                    ) from err
+                raise failure from err
             if han is not None:
                 self._sync_access_issue([BY_ADDRESS[address].label for address in sorted(han.denied)])
                 # What this poll learned goes with the entry: a restart starts from it.
@@ -290,6 +304,9 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
                         raise
                     except MeterError as err:
                         self.async_set_update_error(await self._failed(err))
+                        if err.key in REAUTH_ERRORS:
+                            # A push keeps coming with the old key: ask for the new one once.
+                            self.config_entry.async_start_reauth(self.hass)
                         # An error the session raised on bytes already buffered comes back at
                         # once; a short pause keeps a garbled stream from spinning the loop.
                         await asyncio.sleep(PUSH_ERROR_PAUSE)
