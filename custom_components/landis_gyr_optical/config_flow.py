@@ -16,12 +16,14 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers import selector
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
     SelectOptionDict,
+    Selector,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -75,7 +77,7 @@ from .meter.link import describe_port
 from .meter.variants import DLMS_PULL_VARIANTS, KeyFormatError, MeterConfig, Variant, parse_key
 from .meter.verdicts import Verdict
 from .options_flow import LandisGyrOptionsFlow, interval_selector
-from .ports import SerialPort, list_ports, usb_id, valid_port
+from .ports import SerialPort, async_list_ports, usb_id, valid_port
 
 AUTO = str(Protocol.AUTO)
 KEYED_PUSH_VARIANTS = (Variant.DLMS_PUSH, Variant.MODE_D)
@@ -160,7 +162,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_available_ports(self) -> dict[str, SerialPort]:
         """Ports not used by another entry, scanned in the executor."""
-        scanned = await self.hass.async_add_executor_job(list_ports)
+        scanned = await async_list_ports(self.hass)
         own = self._reconfigure_entry_id if self.source == SOURCE_RECONFIGURE else None
         used = {
             entry.data[CONF_PORT]
@@ -172,7 +174,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         }
 
     async def async_step_manual(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Type a device path or a URL (``socket://``, ``rfc2217://``, ``esphome://``)."""
+        """Type a device path or a URL (``socket://``, ``rfc2217://``, ``esphome://``, ``esphome-hass://``)."""
         errors: dict[str, str] = {}
         if user_input is not None:
             port = user_input[CONF_PORT].strip()
@@ -181,7 +183,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self.async_step_protocol()
             errors[CONF_PORT] = "invalid_port"
         schema = vol.Schema(
-            {vol.Required(CONF_PORT, default=self._defaults.get(CONF_PORT, "")): TextSelector()}
+            {vol.Required(CONF_PORT, default=self._defaults.get(CONF_PORT, "")): _typed_port_selector()}
         )
         return self.async_show_form(step_id="manual", data_schema=schema, errors=errors)
 
@@ -554,6 +556,12 @@ def _key_format_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
         except KeyFormatError:
             errors[name] = "invalid_key_format"
     return errors
+
+
+def _typed_port_selector() -> Selector[Any]:
+    """Home Assistant's serial port picker (2026.5+: ports, ESPHome proxies, free text), else a text field."""
+    serial_port_selector: type[Selector[Any]] | None = getattr(selector, "SerialPortSelector", None)
+    return serial_port_selector() if serial_port_selector is not None else TextSelector()
 
 
 def _number_selector(minimum: int, maximum: int) -> NumberSelector:

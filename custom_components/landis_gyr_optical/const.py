@@ -33,7 +33,8 @@ CONF_SHORT_NAMES: Final = "short_names"
 
 MANUAL_PORT: Final = "manual"
 """Port-list choice that leads to the free-text port step."""
-URL_SCHEMES: Final = ("socket://", "rfc2217://", "esphome://")
+URL_SCHEMES: Final = ("socket://", "rfc2217://", "esphome://", "esphome-hass://")
+"""``esphome-hass://``: a serial proxy of an ESPHome device Home Assistant already knows (2026.5+)."""
 
 DEFAULT_MAX_BAUD: Final = 19200
 DEFAULT_SCAN_INTERVAL: Final = 60

@@ -12,8 +12,9 @@ import logging
 import math
 import os
 import time
-from typing import Any
+from typing import Any, Final
 
+from homeassistant.components import usb
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
@@ -82,6 +83,8 @@ _COORDINATOR_LOGGER = LOGGER.getChild("coordinator")
 _COORDINATOR_LOGGER.addFilter(_QuietCoordinatorLog())
 
 
+SCANNED_PORT_SCHEMES: Final = ("esphome-hass://",)
+"""Ports that Home Assistant's own scan lists (ESPHome serial proxies it knows)."""
 REAUTH_ERRORS: frozenset[str] = frozenset({DecryptionError.key, AssociationError.key})
 """Errors only new credentials fix: a DLMS key that does not decrypt, a password the meter refuses."""
 
@@ -377,6 +380,12 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
             LOGGER.info("%s cannot be read on %s: %s", self.config_entry.title, describe_port(self.port), err)
             self._unavailable_logged = True
         vanished = isinstance(err, PortError) and not await self._port_exists()
+        if vanished and (moved := self._moved_port()) is not None:
+            LOGGER.info("%s: the head on %s is now at %s", self.config_entry.title, self.port, moved)
+            self.hass.config_entries.async_update_entry(
+                self.config_entry, data={**self.config_entry.data, CONF_PORT: moved}
+            )
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
         if vanished or stats.consecutive_failures >= FAILURES_BEFORE_ISSUE:
             ir.async_create_issue(
                 self.hass,
@@ -400,9 +409,22 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
         )
 
     async def _port_exists(self) -> bool:
-        if "://" in self.port:
-            return True
+        """Whether the port is still there: a device path, or a proxy Home Assistant's scan lists."""
+        present = getattr(usb, "async_is_serial_port_present", None)  # Home Assistant 2026.11+
+        scanned = self.port.lower().startswith(SCANNED_PORT_SCHEMES)
+        if "://" in self.port and not (scanned and present is not None):
+            return True  # a network bridge is no device that can vanish from this host
+        if present is not None:
+            return bool(await present(self.hass, self.port))
         return await self.hass.async_add_executor_job(os.path.exists, self.port)
+
+    def _moved_port(self) -> str | None:
+        """Where a by-id head (or ESPHome proxy) that vanished is now, by Home Assistant 2026.11+."""
+        find_moved = getattr(usb, "async_find_moved_serial_port", None)
+        if find_moved is None:
+            return None
+        moved: str | None = find_moved(self.hass, self.port)
+        return moved
 
     def _stored(self) -> dict[str, Any]:
         return {"references": self.guard.references()}

@@ -1,10 +1,18 @@
-"""The serial ports the flow offers: scanned ports with labels a person recognises, typed ports checked."""
+"""The serial ports the flow offers: scanned ports with labels a person recognises, typed ports checked.
+
+Home Assistant 2026.5 and later scan ports themselves (``usb.async_scan_serial_ports``), including
+the serial proxies of ESPHome devices as ``esphome-hass://`` URLs; older versions get our own scan.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 import re
+from typing import Any
 
+from homeassistant.components import usb
+from homeassistant.core import HomeAssistant
 import serialx
 
 from .const import URL_SCHEMES
@@ -51,6 +59,32 @@ def list_ports() -> list[SerialPort]:
             )
         )
     return ports
+
+
+async def async_list_ports(hass: HomeAssistant) -> list[SerialPort]:
+    """Scan the ports with Home Assistant's scanner where it has one, else with serialx."""
+    scan = getattr(usb, "async_scan_serial_ports", None)
+    if scan is None:
+        return await hass.async_add_executor_job(list_ports)
+    scanned: Sequence[Any] = await scan(hass)
+    return [_from_home_assistant(device) for device in scanned]
+
+
+def _from_home_assistant(device: Any) -> SerialPort:
+    """Map a ``usb.USBDevice`` or ``usb.SerialDevice`` (an ESPHome proxy has no USB ids)."""
+    vid, pid = getattr(device, "vid", None), getattr(device, "pid", None)
+    details = device.description or device.manufacturer
+    label = f"{details} - {device.device}" if details else device.device
+    if device.serial_number:
+        label += f", s/n: {device.serial_number}"
+    if vid is not None and pid is not None:
+        label += f" - {vid.upper()}:{pid.upper()}"
+    return SerialPort(
+        device.device,
+        label,
+        usb_id(vid, pid, device.serial_number),
+        device.resolved_device or device.device,
+    )
 
 
 def valid_port(port: str) -> bool:
