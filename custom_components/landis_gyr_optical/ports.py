@@ -32,12 +32,25 @@ class SerialPort:
 
 def port_label(info: serialx.SerialPortInfo) -> str:
     """Return a label a person recognises: product, stable path, serial and ids."""
-    details = f"{info.device}, s/n: {info.serial_number or 'n/a'}"
-    if info.manufacturer:
-        details += f" - {info.manufacturer}"
-    if info.vid is not None and info.pid is not None:
-        details += f" - {info.vid:04X}:{info.pid:04X}"
-    return f"{info.product} - {details}" if info.product else details
+    vid = None if info.vid is None else f"{info.vid:04X}"
+    pid = None if info.pid is None else f"{info.pid:04X}"
+    return _label(info.device, info.product, info.serial_number, info.manufacturer, vid, pid)
+
+
+def _label(
+    device: str,
+    product: str | None,
+    serial: str | None,
+    manufacturer: str | None,
+    vid: str | None,
+    pid: str | None,
+) -> str:
+    details = f"{device}, s/n: {serial or 'n/a'}"
+    if manufacturer:
+        details += f" - {manufacturer}"
+    if vid is not None and pid is not None:
+        details += f" - {vid.upper()}:{pid.upper()}"
+    return f"{product} - {details}" if product else details
 
 
 def usb_id(vid: str | None, pid: str | None, serial_number: str | None) -> str | None:
@@ -73,15 +86,9 @@ async def async_list_ports(hass: HomeAssistant) -> list[SerialPort]:
 def _from_home_assistant(device: Any) -> SerialPort:
     """Map a ``usb.USBDevice`` or ``usb.SerialDevice`` (an ESPHome proxy has no USB ids)."""
     vid, pid = getattr(device, "vid", None), getattr(device, "pid", None)
-    details = device.description or device.manufacturer
-    label = f"{details} - {device.device}" if details else device.device
-    if device.serial_number:
-        label += f", s/n: {device.serial_number}"
-    if vid is not None and pid is not None:
-        label += f" - {vid.upper()}:{pid.upper()}"
     return SerialPort(
         device.device,
-        label,
+        _label(device.device, device.description, device.serial_number, device.manufacturer, vid, pid),
         usb_id(vid, pid, device.serial_number),
         device.resolved_device or device.device,
     )

@@ -78,9 +78,9 @@ async def test_ports_come_from_home_assistants_scan(
     assert result["step_id"] == "user"
     options = result["data_schema"].schema[CONF_PORT].config["options"]
     assert options == [
-        {"value": PORT, "label": f"Optical Head - {PORT}, s/n: A1B2C3 - 0403:6001"},
-        {"value": PROXY, "label": f"IR head - {PROXY}"},
-        {"value": "/dev/ttyS0", "label": "/dev/ttyS0"},
+        {"value": PORT, "label": f"Optical Head - {PORT}, s/n: A1B2C3 - FTDI - 0403:6001"},
+        {"value": PROXY, "label": f"IR head - {PROXY}, s/n: n/a - ESPHome"},
+        {"value": "/dev/ttyS0", "label": "/dev/ttyS0, s/n: n/a"},
         {"value": MANUAL_PORT, "label": MANUAL_PORT},
     ]
     home_assistant_scan.assert_awaited_once_with(hass)
