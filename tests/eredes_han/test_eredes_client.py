@@ -81,6 +81,8 @@ async def test_three_phase_meter() -> None:
         assert value(readout, "1-0:61.8.0") == Decimal("334.567")
         assert len(readout.registers) == 59
         assert readout.registers[0].obis == ObisCode.parse("0-0:1.0.0")
+        # Counting connections needs the meter to have seen the first close before the reopen.
+        await meter.wait_until_detached()
         await reader.poll()
         assert reader.requests == 6
         assert meter.connections == 2

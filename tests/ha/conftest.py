@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+import importlib
 import os
 from unittest.mock import AsyncMock, patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+import serialx
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.landis_gyr_optical.const import (
     CONF_ADDRESS,
@@ -100,6 +104,28 @@ def entry_data(**changes: object) -> dict[str, object]:
     }
     data.update(changes)
     return data
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Home Assistant's snapshot format and folder (``snapshots/``), whichever plugin loads last.
+
+    syrupy and pytest-homeassistant-custom-component both define ``snapshot``; the one loaded
+    last wins, and newer syrupy releases load after the Home Assistant plugin.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture(autouse=True)
+def _home_assistant_scans_through_serialx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Route Home Assistant's own port scan (2026.5+) through ``serialx.list_serial_ports``.
+
+    Its ``usb.utils`` imports the function by name, so the tests' patches of
+    ``serialx.list_serial_ports`` would not reach it; with this they apply on every version.
+    """
+    utils = importlib.import_module("homeassistant.components.usb.utils")
+    if hasattr(utils, "list_serial_ports"):
+        monkeypatch.setattr(utils, "list_serial_ports", lambda: serialx.list_serial_ports())  # noqa: PLW0108 - looked up per call, so patches apply
 
 
 @pytest.fixture

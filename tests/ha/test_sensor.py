@@ -74,8 +74,13 @@ async def test_device_and_categories(
 ) -> None:
     """The device comes from the identification; unknown registers are disabled by default."""
     await _setup(hass, mock_config_entry)
-    device = device_registry.async_get_device(identifiers={("landis_gyr_optical", METER_SERIAL)})
-    assert device is not None
+    # device_registry.async_get_device is deprecated from 2026.9 (an error in tests); its successor
+    # async_get_device_by_identifier does not exist before 2026.8.
+    (device,) = [
+        device
+        for device in dr.async_entries_for_config_entry(device_registry, mock_config_entry.entry_id)
+        if ("landis_gyr_optical", METER_SERIAL) in device.identifiers
+    ]
     assert (device.manufacturer, device.model, device.serial_number, device.sw_version) == (
         "Landis+Gyr",
         "ZMF100AC.M27",

@@ -271,6 +271,14 @@ class PullMeter(_BinaryMeter):
             self.state = MeterState.AWAIT_OPTION
             self._start(self._reply(self.identification.encode(), end))
         elif self.state is MeterState.AWAIT_OPTION:
+            if b"/?" in self._rx and ACK not in self._rx:
+                # A sign-on instead of the option select: a client that reopened the port before
+                # the pty showed this meter the close. Start over with it, as after a break.
+                pending = bytes(self._rx)
+                self._reset("sign-on while awaiting the option select")
+                self._rx += pending
+                self._handle_iec(end)
+                return
             message = self._take_option_select()
             if message is None:
                 return

@@ -337,6 +337,15 @@ class PtyHanMeter(SimulatedHanMeter):
         self._attached = False
         self._poll_handle: asyncio.TimerHandle | None = None
 
+    async def wait_until_detached(self, timeout: float = 2.0) -> None:
+        """Wait until the meter has seen the client close the pty (it notices on its next read)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._attached:
+            if loop.time() > deadline:
+                raise TimeoutError(f"the meter did not see the close within {timeout} s")
+            await asyncio.sleep(0.01)
+
     async def start(self) -> None:
         """Create the pty and wait for a client."""
         master, slave = os.openpty()

@@ -466,9 +466,12 @@ async def _try_han(port: str) -> tuple[ProbeAttempt, Readout | None]:
 def _push_kind(data: bytes) -> Variant | None:
     if SML_START in data:
         return Variant.SML
+    # Listening may start inside a frame, whose closing flag comes first: try every flag.
     flag = data.find(b"\x7e")
-    if flag >= 0 and flag + 1 < len(data) and data[flag + 1] & 0xF8 == 0xA0:
-        return Variant.DLMS_PUSH
+    while 0 <= flag < len(data) - 1:
+        if data[flag + 1] & 0xF8 == 0xA0:
+            return Variant.DLMS_PUSH
+        flag = data.find(b"\x7e", flag + 1)
     return None
 
 
