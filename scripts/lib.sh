@@ -179,3 +179,32 @@ serialx_dir() {
     fi
     printf '%s\n' "$dir"
 }
+
+# The second test run: Debian's Python 3.14 (scripts/install_python314, unpacked into the git-ignored
+# .cache/ of the repository) in its own virtualenv, .venv314, with requirements_test_py314.txt.
+PY314_PREFIX="${REPO_ROOT}/.cache/python3.14"
+VENV314_DIR="${REPO_ROOT}/.venv314"
+VENV314_PYTHON="${VENV314_DIR}/bin/python"
+REQUIREMENTS314="${REPO_ROOT}/requirements_test_py314.txt"
+
+bootstrap_venv314() {
+    local stamp="${VENV314_DIR}/.requirements.sha256" want
+    mkdir -p "${REPO_ROOT}/.cache"
+    if ! "${REPO_ROOT}/scripts/install_python314" "$PY314_PREFIX" >"${REPO_ROOT}/.cache/install_python314.log" 2>&1; then
+        tail -n 30 "${REPO_ROOT}/.cache/install_python314.log" >&2
+        die "could not install Debian's Python 3.14 into ${PY314_PREFIX} (log: .cache/install_python314.log)"
+    fi
+    want="$({ cat "$REQUIREMENTS314"; "${PY314_PREFIX}/bin/python3.14" -VV; } | sha256sum | cut -d ' ' -f 1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        log "creating .venv314 (Python 3.14, requirements_test_py314.txt; first time takes a few minutes)"
+        rm -rf "$VENV314_DIR"
+        "${PY314_PREFIX}/bin/python3.14" -m venv "$VENV314_DIR" || die "python3.14 -m venv failed"
+        if ! "$VENV314_PYTHON" -m pip install --disable-pip-version-check -r "$REQUIREMENTS314" \
+            >"${VENV314_DIR}/pip-install.log" 2>&1; then
+            tail -n 30 "${VENV314_DIR}/pip-install.log" >&2
+            die "pip install -r requirements_test_py314.txt failed (log: .venv314/pip-install.log)"
+        fi
+        printf '%s\n' "$want" >"$stamp"
+    fi
+    export VENV314_PYTHON
+}

@@ -49,3 +49,25 @@ def test_the_repository_holds_one_manifest() -> None:
         check=True,
     ).stdout.split()
     assert tracked == ["custom_components/landis_gyr_optical/manifest.json"]
+
+
+GENERIC_BRIDGES = {("0403", "6001"), ("0403", "6015"), ("10C4", "EA60"), ("1A86", "7523"), ("1A86", "55D4")}
+"""FTDI FT232R/FT231X, CP2102/CP2104, CH340 and CH9102: inside optical heads and Zigbee sticks alike."""
+
+
+def claims_generic_sticks(matcher: dict[str, str]) -> bool:
+    """Whether a manifest USB matcher would offer every stick built on a generic bridge chip."""
+    chip = (matcher.get("vid", "").upper(), matcher.get("pid", "").upper())
+    generic = chip in GENERIC_BRIDGES or not matcher.get("pid")
+    return generic and not matcher.get("description", "").strip("*")
+
+
+def test_usb_matchers_only_for_distinctive_heads() -> None:
+    """No matcher claims a bare chip; today no head's descriptor is known to be its own, so none."""
+    assert claims_generic_sticks({"vid": "0403", "pid": "6001"})
+    assert claims_generic_sticks({"vid": "10C4"})
+    assert claims_generic_sticks({"vid": "1a86", "pid": "7523", "description": "*"})
+    assert not claims_generic_sticks({"vid": "0403", "pid": "6001", "description": "*optical head*"})
+    matchers = json.loads(MANIFEST.read_text(encoding="utf-8")).get("usb", [])
+    assert not [matcher for matcher in matchers if claims_generic_sticks(matcher)]
+    assert matchers == []  # see quality_scale.yaml, discovery

@@ -77,7 +77,10 @@ async def test_refused_password_starts_reauth_and_the_new_one_is_stored(hass: Ho
         result = await hass.config_entries.flow.async_configure(flow["flow_id"])
         assert result["type"] is FlowResultType.FORM and result["step_id"] == "reauth_confirm"
         assert list(result["data_schema"].schema) == [CONF_PASSWORD]
-        assert result["description_placeholders"].items() >= {"title": "Landis+Gyr ZMD", "port": meter.port}.items()
+        assert (
+            result["description_placeholders"].items()
+            >= {"title": "Landis+Gyr ZMD", "port": meter.port}.items()
+        )
 
         result = await _submit(hass, flow["flow_id"], {CONF_PASSWORD: "still wrong"})
         assert result["type"] is FlowResultType.FORM and result["step_id"] == "reauth_confirm"
