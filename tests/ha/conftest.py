@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 import importlib
 import os
+from pathlib import Path
 from unittest.mock import AsyncMock, patch
 
+from awesomeversion import AwesomeVersion
+from homeassistant.const import __version__ as HA_VERSION
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 import serialx
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from custom_components.landis_gyr_optical.const import (
     CONF_ADDRESS,
@@ -106,14 +110,28 @@ def entry_data(**changes: object) -> dict[str, object]:
     return data
 
 
+class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's snapshots, with a folder of their own for 2026.10 and later.
+
+    2026.10 serialises the same entities differently (registry aliases as a list holding the
+    entity's name, state attribute keys as enum members); the values are the same.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """``snapshots/`` beside the test, ``snapshots/ha-2026.10/`` on newer Home Assistant."""
+        folder = super().dirname(test_location=test_location)
+        return str(Path(folder) / "ha-2026.10") if AwesomeVersion(HA_VERSION) >= "2026.10.0" else folder
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Home Assistant's snapshot format and folder (``snapshots/``), whichever plugin loads last.
+    """Home Assistant's snapshot format and folder, whichever plugin loads last.
 
     syrupy and pytest-homeassistant-custom-component both define ``snapshot``; the one loaded
     last wins, and newer syrupy releases load after the Home Assistant plugin.
     """
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    return snapshot.use_extension(VersionedSnapshotExtension)
 
 
 @pytest.fixture(autouse=True)
