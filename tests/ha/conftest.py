@@ -10,6 +10,7 @@ from unittest.mock import AsyncMock, patch
 
 from awesomeversion import AwesomeVersion
 from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -132,6 +133,22 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     last wins, and newer syrupy releases load after the Home Assistant plugin.
     """
     return snapshot.use_extension(VersionedSnapshotExtension)
+
+
+def device_with_identifier(
+    device_registry: dr.DeviceRegistry, entry: MockConfigEntry, identifier: str
+) -> dr.DeviceEntry:
+    """The entry's device with ``(DOMAIN, identifier)``.
+
+    ``device_registry.async_get_device`` is deprecated from 2026.9 (an error in tests); its
+    successor ``async_get_device_by_identifier`` does not exist before 2026.8.
+    """
+    (device,) = [
+        device
+        for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+        if (DOMAIN, identifier) in device.identifiers
+    ]
+    return device
 
 
 @pytest.fixture(autouse=True)

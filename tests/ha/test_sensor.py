@@ -22,7 +22,7 @@ from custom_components.landis_gyr_optical.meter.iec62056_21.datasets import pars
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
 from custom_components.landis_gyr_optical.sensor import describe
 
-from .conftest import DATA_BLOCK, METER_SERIAL, make_readout
+from .conftest import DATA_BLOCK, METER_SERIAL, device_with_identifier, make_readout
 
 ENERGY_IMPORT = "sensor.landis_gyr_zmf100ac_m27_energy_import"
 POWER_IMPORT = "sensor.landis_gyr_zmf100ac_m27_power_import"
@@ -74,13 +74,7 @@ async def test_device_and_categories(
 ) -> None:
     """The device comes from the identification; unknown registers are disabled by default."""
     await _setup(hass, mock_config_entry)
-    # device_registry.async_get_device is deprecated from 2026.9 (an error in tests); its successor
-    # async_get_device_by_identifier does not exist before 2026.8.
-    (device,) = [
-        device
-        for device in dr.async_entries_for_config_entry(device_registry, mock_config_entry.entry_id)
-        if ("landis_gyr_optical", METER_SERIAL) in device.identifiers
-    ]
+    device = device_with_identifier(device_registry, mock_config_entry, METER_SERIAL)
     assert (device.manufacturer, device.model, device.serial_number, device.sw_version) == (
         "Landis+Gyr",
         "ZMF100AC.M27",

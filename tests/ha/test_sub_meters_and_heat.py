@@ -24,7 +24,7 @@ from custom_components.landis_gyr_optical.meter.readout import Readout
 from tests.core.test_capture_vectors import EXPECTATIONS, decode
 from tests.vectors import own_vector
 
-from .conftest import METER_SERIAL, make_readout
+from .conftest import METER_SERIAL, device_with_identifier, make_readout
 
 P1_WITH_GAS_AND_WATER = "p1_fluvius_emucs171_octal_escape_dsmr_parser.txt"
 HEAT_METER = "iec_heat_siemens_2wr5_modeD_smartmeter-obis.txt"
@@ -85,14 +85,12 @@ async def test_gas_and_water_meters_are_devices_behind_the_meter(
 ) -> None:
     mock_read_meter.return_value = capture_readout(P1_WITH_GAS_AND_WATER)
     await _setup_and_poll(hass, mock_config_entry, freezer)
-    meter = device_registry.async_get_device(identifiers={(DOMAIN, METER_SERIAL)})
-    assert meter is not None
+    meter = device_with_identifier(device_registry, mock_config_entry, METER_SERIAL)
     for channel, code, device_class, value, serial in (
         (1, "0-1:24.2.3", SensorDeviceClass.GAS, "112.384", "7FLO2119033733"),
         (2, "0-2:24.2.1", SensorDeviceClass.WATER, "872.234", "8SAG1234567890"),
     ):
-        device = device_registry.async_get_device(identifiers={(DOMAIN, f"{METER_SERIAL}_mbus_{channel}")})
-        assert device is not None
+        device = device_with_identifier(device_registry, mock_config_entry, f"{METER_SERIAL}_mbus_{channel}")
         assert device.via_device_id == meter.id
         assert device.serial_number == serial
         entity_id = entity_registry.async_get_entity_id("sensor", DOMAIN, f"{METER_SERIAL}_{code}")
