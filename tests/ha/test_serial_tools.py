@@ -86,7 +86,7 @@ async def test_ports_come_from_home_assistants_scan(
     home_assistant_scan.assert_awaited_once_with(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: PROXY})
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "protocol"
-    assert result["description_placeholders"] == {"port": PROXY}
+    assert result["description_placeholders"]["port"] == PROXY
 
 
 async def test_ports_used_by_an_entry_are_left_out_by_their_resolved_path(
