@@ -23,6 +23,7 @@ from custom_components.landis_gyr_optical.meter.rfc2217 import (
     TolerantRfc2217Transport,
     transport_for,
 )
+from custom_components.landis_gyr_optical.meter.serialx_compat import reconfigure, write
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -132,10 +133,12 @@ async def test_opens_switches_and_reads(masks: str) -> None:
         started = time.monotonic()
         await serial.open()
         assert time.monotonic() - started < 0.5
-        await serial.write(b"PING")
+        await write(serial, b"PING")
         async with asyncio.timeout(1):
             assert await serial.readuntil(b"\n") == b"PONG\xff\r\n"
-        await serial.reconfigure_port(baudrate=9600, byte_size=7, parity=serialx.Parity.EVEN)
+        await reconfigure(
+            serial, baudrate=9600, byte_size=7, parity=serialx.Parity.EVEN, stopbits=serialx.StopBits.ONE
+        )
         await serial.close()
     codes = [code for code, _ in server.subnegotiations]
     assert SET_MODEMSTATE_MASK not in codes
@@ -149,7 +152,9 @@ async def test_a_confirmation_that_never_comes_is_an_error_in_bounded_time() -> 
         await serial.open()
         started = time.monotonic()
         with pytest.raises(serialx.SerialException, match="SetParityCmd"):
-            await serial.reconfigure_port(baudrate=9600, parity=serialx.Parity.EVEN)
+            await reconfigure(
+                serial, baudrate=9600, byte_size=7, parity=serialx.Parity.EVEN, stopbits=serialx.StopBits.ONE
+            )
         assert time.monotonic() - started < 1.0
         serial.abort()
         await serial.wait_closed()
