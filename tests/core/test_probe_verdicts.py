@@ -32,12 +32,14 @@ async def test_locked_zcx_port() -> None:
     """Identification, no mode C readout, mode E refused: stop, say locked, point to the HAN port."""
     async with locked_zcx_meter() as meter:
         report = await probe(meter.port, listen_time=0.5)
-        sessions = meter.sessions
+        requests = meter.requests
     assert [attempt.name for attempt in report.attempts] == [
         "sign-on at 300 Bd 7E1 (modes A, B, C)",
         "sign-on for mode E, then DLMS/COSEM over HDLC",
     ]
-    assert sessions == 2
+    # Mode C is signed on twice (its one retry after an option select without a readout), mode E
+    # once; nothing is sent after the refusal.
+    assert requests == [b"/?!\r\n", b"\x06050\r\n"] * 2 + [b"/?!\r\n", b"\x06252\r\n"]
     mode_e = report.attempts[1]
     assert isinstance(mode_e.error, PublicClientRefusedError)
     assert mode_e.sent.startswith(b"/?!\r\n\x06252\r\n~")
