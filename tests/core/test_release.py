@@ -62,12 +62,19 @@ def claims_generic_sticks(matcher: dict[str, str]) -> bool:
     return generic and not matcher.get("description", "").strip("*")
 
 
+DISTINCTIVE_HEADS = [
+    {"vid": "0403", "pid": "E700"},  # Elster Unicom III optical probe: FTDI's id for Elster (ftdi_sio_ids.h)
+    {"vid": "0403", "pid": "F458"},  # Abacus Electrics optical probe: FTDI's id for Abacus (ftdi_sio_ids.h)
+]
+"""Optical probes with a product id of their own, which the kernel's FTDI driver binds."""
+
+
 def test_usb_matchers_only_for_distinctive_heads() -> None:
-    """No matcher claims a bare chip; today no head's descriptor is known to be its own, so none."""
+    """No matcher claims a bare chip; the heads with ids of their own are matched."""
     assert claims_generic_sticks({"vid": "0403", "pid": "6001"})
     assert claims_generic_sticks({"vid": "10C4"})
     assert claims_generic_sticks({"vid": "1a86", "pid": "7523", "description": "*"})
     assert not claims_generic_sticks({"vid": "0403", "pid": "6001", "description": "*optical head*"})
     matchers = json.loads(MANIFEST.read_text(encoding="utf-8")).get("usb", [])
     assert not [matcher for matcher in matchers if claims_generic_sticks(matcher)]
-    assert matchers == []  # see quality_scale.yaml, discovery
+    assert matchers == DISTINCTIVE_HEADS  # see quality_scale.yaml, discovery

@@ -12,6 +12,7 @@ from homeassistant.config_entries import SOURCE_IGNORE, SOURCE_USB, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
+from homeassistant.loader import async_get_usb
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import serialx
@@ -278,6 +279,13 @@ async def test_usb_discovery(hass: HomeAssistant, mock_read_meter: AsyncMock) ->
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == METER_SERIAL
     assert result["data"][CONF_USB_ID] == "0403:6001_A1B2C3"
+
+
+async def test_home_assistant_matches_only_the_probes_with_ids_of_their_own(hass: HomeAssistant) -> None:
+    """The manifest's USB matchers reach Home Assistant's discovery: two probes, no bare chip."""
+    matchers = [matcher for matcher in await async_get_usb(hass) if matcher["domain"] == DOMAIN]
+    assert {(matcher["vid"], matcher["pid"]) for matcher in matchers} == {("0403", "E700"), ("0403", "F458")}
+    assert all(set(matcher) == {"domain", "vid", "pid"} for matcher in matchers)
 
 
 async def test_usb_discovery_updates_path(hass: HomeAssistant, mock_read_meter: AsyncMock) -> None:
