@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
+from .bus import BusConflictError
 from .const import DOMAIN, ISSUE_READ_FAILURES, ISSUE_REGISTER_NOT_ENABLED, STORAGE_VERSION
 from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator
 from .meter.errors import MeterError
@@ -19,6 +20,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: LandisGyrConfigEntry) ->
     """Read the meter once (or open its push port), then set up the sensors."""
     coordinator = LandisGyrCoordinator(hass, entry)
     await coordinator.async_load()
+    try:
+        await coordinator.async_join_bus()
+    except BusConflictError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key=err.key,
+            translation_placeholders={"port": coordinator.port, "error": str(err)},
+        ) from err
+    try:
+        return await _async_start(hass, entry, coordinator)
+    except BaseException:
+        await coordinator.async_leave_bus()
+        raise
+
+
+async def _async_start(
+    hass: HomeAssistant, entry: LandisGyrConfigEntry, coordinator: LandisGyrCoordinator
+) -> bool:
     if coordinator.push:
         try:
             await coordinator.async_check_port()

@@ -10,7 +10,7 @@ from typing import Any
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
-    ConfigEntryState,
+    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
 )
@@ -34,6 +34,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import voluptuous as vol
 
+from .bus import async_find, resolve_port
 from .const import (
     BAUD_RATES,
     CONF_ADDRESS,
@@ -79,6 +80,9 @@ from .meter.verdicts import Verdict
 from .options_flow import LandisGyrOptionsFlow, interval_selector
 from .ports import SerialPort, async_list_ports, usb_id, valid_port
 
+BUS_MARK = "+"
+"""Label prefix of a port that already carries meters (choose it to add another on that bus)."""
+
 AUTO = str(Protocol.AUTO)
 KEYED_PUSH_VARIANTS = (Variant.DLMS_PUSH, Variant.MODE_D)
 """Pushes that may be encrypted with the operator's keys: DLMS/COSEM and P1 (Luxembourg Smarty)."""
@@ -114,6 +118,8 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         self._found: FoundMeter | None = None
         self._verdict: Verdict | None = None
         self._reauth_config: MeterConfig | None = None
+        self._line: list[ConfigEntry] = []
+        """The other entries on the chosen port's line (meters sharing its bus)."""
 
     @staticmethod
     @callback
@@ -134,19 +140,30 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_port_step("reconfigure", user_input)
 
     async def _async_port_step(self, step_id: str, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
         if user_input is not None:
             port = user_input[CONF_PORT]
             if port == MANUAL_PORT:
                 return await self.async_step_manual()
-            self._port = port
-            self._usb_id = self._ports[port].usb_id if port in self._ports else None
-            return await self.async_step_protocol()
-        self._ports = await self._async_available_ports()
+            if await self._async_choose_port(port):
+                self._usb_id = self._ports[port].usb_id if port in self._ports else None
+                return await self.async_step_protocol()
+            errors[CONF_PORT] = PUSH_ON_SHARED_LINE
+        self._ports, lines = await self._async_scan()
         current = self._defaults.get(CONF_PORT)
-        if not self._ports and current is None:
+        if not self._ports and not lines and current is None:
             return await self.async_step_manual()
-        options = [SelectOptionDict(value=port.device, label=port.label) for port in self._ports.values()]
-        if current is not None and current not in self._ports:
+        options = [
+            SelectOptionDict(value=port.device, label=_bus_label(port.label, lines.get(port.device)))
+            for port in self._ports.values()
+        ]
+        listed = set(self._ports)
+        # Ports that carry meters but were not scanned (network bridges, a head unplugged now).
+        for port, titles in lines.items():
+            if port not in listed:
+                options.append(SelectOptionDict(value=port, label=_bus_label(describe_port(port), titles)))
+                listed.add(port)
+        if current is not None and current not in listed:
             options.insert(0, SelectOptionDict(value=current, label=current))
         options.append(SelectOptionDict(value=MANUAL_PORT, label=MANUAL_PORT))
         schema = vol.Schema(
@@ -158,30 +175,72 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
             }
         )
-        return self.async_show_form(step_id=step_id, data_schema=schema)
+        return self.async_show_form(
+            step_id=step_id, data_schema=schema, errors=errors, description_placeholders={"mark": BUS_MARK}
+        )
 
-    async def _async_available_ports(self) -> dict[str, SerialPort]:
-        """Ports not used by another entry, scanned in the executor."""
-        scanned = await async_list_ports(self.hass)
+    def _other_entries(self) -> list[ConfigEntry]:
         own = self._reconfigure_entry_id if self.source == SOURCE_RECONFIGURE else None
-        used = {
-            entry.data[CONF_PORT]
-            for entry in self._async_current_entries(include_ignore=False)
-            if entry.entry_id != own
-        }
-        return {
-            port.device: port for port in scanned if port.device not in used and port.resolved not in used
-        }
+        return [entry for entry in self._async_current_entries(include_ignore=False) if entry.entry_id != own]
+
+    async def _async_scan(self) -> tuple[dict[str, SerialPort], dict[str, list[str]]]:
+        """Scan the ports; return them and, per port that carries meters, those meters' titles.
+
+        A port whose line has a pushing meter is not offered: a listener owns its line.
+        """
+        scanned = await async_list_ports(self.hass)
+        entries = self._other_entries()
+        resolved = await self.hass.async_add_executor_job(
+            lambda: [resolve_port(entry.data[CONF_PORT]) for entry in entries]
+        )
+        by_line: dict[str, list[ConfigEntry]] = {}
+        for entry, line in zip(entries, resolved, strict=True):
+            by_line.setdefault(line, []).append(entry)
+        ports: dict[str, SerialPort] = {}
+        lines: dict[str, list[str]] = {}
+        claimed: set[str] = set()
+        for port in scanned:
+            members = by_line.get(port.resolved, []) + [
+                entry for entry in entries if entry.data[CONF_PORT] == port.device
+            ]
+            members = list({entry.entry_id: entry for entry in members}.values())
+            claimed.update(entry.entry_id for entry in members)
+            if any(_pushes(entry) for entry in members):
+                continue
+            ports[port.device] = port
+            if members:
+                lines[port.device] = [entry.title for entry in members]
+        for entry in entries:
+            if entry.entry_id in claimed or _pushes(entry):
+                continue
+            lines.setdefault(entry.data[CONF_PORT], []).append(entry.title)
+        return ports, lines
+
+    async def _async_choose_port(self, port: str) -> bool:
+        """Take the port and find the meters already on its line; False if a pushing meter owns it."""
+        entries = self._other_entries()
+        line = await self.hass.async_add_executor_job(resolve_port, port)
+        resolved = await self.hass.async_add_executor_job(
+            lambda: [resolve_port(entry.data[CONF_PORT]) for entry in entries]
+        )
+        members = [entry for entry, other in zip(entries, resolved, strict=True) if other == line]
+        if any(_pushes(entry) for entry in members):
+            return False
+        self._port, self._line = port, members
+        return True
 
     async def async_step_manual(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Type a device path or a URL (``socket://``, ``rfc2217://``, ``esphome://``, ``esphome-hass://``)."""
         errors: dict[str, str] = {}
         if user_input is not None:
             port = user_input[CONF_PORT].strip()
-            if valid_port(port):
-                self._port, self._usb_id = port, None
+            if not valid_port(port):
+                errors[CONF_PORT] = "invalid_port"
+            elif await self._async_choose_port(port):
+                self._usb_id = None
                 return await self.async_step_protocol()
-            errors[CONF_PORT] = "invalid_port"
+            else:
+                errors[CONF_PORT] = PUSH_ON_SHARED_LINE
         schema = vol.Schema(
             {vol.Required(CONF_PORT, default=self._defaults.get(CONF_PORT, "")): _typed_port_selector()}
         )
@@ -201,7 +260,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_abort(reason="already_configured")
         await self.async_set_unique_id(head)
         self._abort_if_unique_id_configured()
-        self._port, self._usb_id = port, head
+        self._port, self._usb_id, self._line = port, head, []
         name = discovery_info.description or describe_port(port)
         self.context["title_placeholders"] = {"name": name}
         return await self.async_step_usb_confirm()
@@ -278,8 +337,10 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         """Detect the protocol or choose it; advanced: rate limit, address, wake-up, interval."""
         if user_input is not None:
             self._choice = user_input
-            self._errors = {}
+            self._errors = self._line_errors(user_input)
             self._variant_input = {}
+            if self._errors:
+                return await self.async_step_protocol()
             step = variant_step(user_input[CONF_PROTOCOL])
             if step is not None:
                 next_step: Callable[[], Awaitable[ConfigFlowResult]] = getattr(self, f"async_step_{step}")
@@ -317,7 +378,9 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                         translation_key=CONF_PROTOCOL,
                     )
                 ),
-                vol.Required(CONF_ADVANCED): section(advanced, {"collapsed": not self._errors}),
+                vol.Required(CONF_ADVANCED): section(
+                    advanced, {"collapsed": not self._errors and not self._line}
+                ),
             }
         )
         errors, self._errors = self._errors, {}
@@ -336,6 +399,24 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 "variant": details.get("variant", ""),
             },
         )
+
+    def _line_errors(self, user_input: dict[str, Any]) -> dict[str, str]:
+        """Check a meter joining a line that carries others: no push, an address of its own."""
+        errors: dict[str, str] = {}
+        protocol = user_input[CONF_PROTOCOL]
+        if not self._line or (protocol != AUTO and not _addressed_by_sign_on(protocol)):
+            if self._line and Variant(protocol).push:
+                errors["base"] = PUSH_ON_SHARED_LINE
+            return errors
+        address = _normal_address(user_input[CONF_ADVANCED].get(CONF_ADDRESS, ""))
+        signing_on = [entry for entry in self._line if _addressed_by_sign_on(entry.data.get(CONF_PROTOCOL))]
+        if not address:
+            errors[CONF_ADDRESS] = "address_required_on_bus"
+        elif any(not _normal_address(entry.data.get(CONF_ADDRESS, "")) for entry in signing_on):
+            errors["base"] = "line_member_without_address"
+        elif any(_normal_address(entry.data.get(CONF_ADDRESS, "")) == address for entry in signing_on):
+            errors[CONF_ADDRESS] = "address_in_use"
+        return errors
 
     # --- what a variant needs besides the protocol -----------------------------------------------
 
@@ -386,6 +467,12 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _key_format_errors(user_input)
+            if CONF_SLAVE in user_input and any(
+                variant_step(entry.data.get(CONF_PROTOCOL, "")) == step_id
+                and int(entry.data.get(CONF_SLAVE, 1)) == int(user_input[CONF_SLAVE])
+                for entry in self._line
+            ):
+                errors[CONF_SLAVE] = "slave_in_use"
             if not errors:
                 self._variant_input = {**user_input, CONF_PROTOCOL: str(variant)}
                 return await self.async_step_read()
@@ -444,6 +531,8 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         task, self._read_task = self._read_task, None
         try:
             self._found = task.result()
+            if self._line and self._found.config.push:
+                self._errors["base"] = PUSH_ON_SHARED_LINE
         except DetectionFailedError as err:
             LOGGER.debug("detection on %s failed: %s", describe_port(self._port or ""), err)
             self._verdict = err.verdict
@@ -472,17 +561,13 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_read(self, config: MeterConfig, detecting: bool) -> FoundMeter:
         port = self._port
         assert port is not None
+        bus = await async_find(self.hass, port)
         async with asyncio.timeout(time_limit(port, config, detect=detecting)):
-            if self.source in (SOURCE_RECONFIGURE, SOURCE_REAUTH):
-                entry: LandisGyrConfigEntry = (
-                    self._get_reconfigure_entry()
-                    if self.source == SOURCE_RECONFIGURE
-                    else self._get_reauth_entry()
-                )
-                if entry.state is ConfigEntryState.LOADED:
-                    async with entry.runtime_data.exclusive_port():
-                        return await read_for_flow(port, config, detecting)
-            return await read_for_flow(port, config, detecting)
+            if bus is None:
+                return await read_for_flow(port, config, detecting)
+            # The meters on this line keep their turns; the test read takes one of its own.
+            async with bus.exclusive():
+                return await read_for_flow(port, config, detecting)
 
     async def async_step_found(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show what the detection found before setting it up."""
@@ -562,6 +647,33 @@ def _typed_port_selector() -> Selector[Any]:
     """Home Assistant's serial port picker (2026.5+: ports, ESPHome proxies, free text), else a text field."""
     serial_port_selector: type[Selector[Any]] | None = getattr(selector, "SerialPortSelector", None)
     return serial_port_selector() if serial_port_selector is not None else TextSelector()
+
+
+PUSH_ON_SHARED_LINE = "push_on_shared_line"
+
+
+def _pushes(entry: ConfigEntry) -> bool:
+    return Variant(entry.data.get(CONF_PROTOCOL, Variant.MODE_C)).push
+
+
+def _addressed_by_sign_on(protocol: str | None) -> bool:
+    """Whether the variant (or detection) starts with an IEC 62056-21 sign-on that carries the address."""
+    return protocol in (AUTO, None) or Variant(protocol) in SIGN_ON_VARIANTS
+
+
+SIGN_ON_VARIANTS = frozenset({Variant.MODE_A, Variant.MODE_B, Variant.MODE_C, Variant.DLMS_MODE_E})
+
+
+def _normal_address(address: str) -> str:
+    """Compare addresses as meters do: leading zeros do not matter."""
+    return address.strip().lstrip("0") or ("0" if address.strip() else "")
+
+
+def _bus_label(label: str, titles: list[str] | None) -> str:
+    """Mark a port that carries meters and name them: choosing it adds another meter on that bus."""
+    if not titles:
+        return label
+    return f"{BUS_MARK} {label} ({', '.join(titles)})"
 
 
 def _number_selector(minimum: int, maximum: int) -> NumberSelector:

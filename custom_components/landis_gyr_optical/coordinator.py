@@ -24,6 +24,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .backfill import ProfileBackfill
+from .bus import Bus, Member, async_join, async_leave
 from .const import (
     CONF_MAX_POWER_KW,
     CONF_PORT,
@@ -142,7 +143,10 @@ def readout_duration(readout: Readout, fallback: float) -> float:
 
 
 class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
-    """Owns the port: one read at a time (polled) or one open link (push)."""
+    """Reads one meter: polls through the bus of its line, or listens on a line it owns (push).
+
+    A polled meter shares its line's bus with every other meter on the same port.
+    """
 
     config_entry: LandisGyrConfigEntry
 
@@ -166,7 +170,8 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
         self.guard = TotalGuard(float(entry.options.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW)))
         self.stats = ReadStats()
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
-        self._read_lock = asyncio.Lock()
+        self.bus: Bus | None = None
+        self._poll_started = 0.0
         self._push_task: asyncio.Task[None] | None = None
         self._link: Link | None = None
         self._unavailable_logged = False
@@ -192,6 +197,26 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
             self.guard.restore(stored.get("references", {}))
         self.backfill.async_remember_published()
 
+    async def async_join_bus(self) -> None:
+        """Take the meter's place on the bus of its line (raises ``BusConflictError``)."""
+        entry = self.config_entry
+        member = Member(
+            entry.entry_id,
+            entry.title,
+            self.port,
+            self.config,
+            pause=self._push_paused if self.push else None,
+        )
+        self.bus = bus = await async_join(self.hass, member)
+        if not self.push:
+            self.reader = MeterReader(
+                self.port,
+                self.config,
+                read_iec=read_meter,
+                listen_iec=run_session,
+                link_factory=bus.link_factory,
+            )
+
     async def async_check_port(self) -> None:
         """Open and close the port once (push set-up must fail early if the port is wrong)."""
         link = self.reader.open_link()
@@ -208,10 +233,17 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
         )
 
     async def async_stop(self) -> None:
-        """Stop listening, close the port and store the guard's references."""
+        """Stop listening, leave the bus (the last meter on it closes the port), store the references."""
         await self._stop_push()
         await self.backfill.async_stop()
+        await self.async_leave_bus()
         await self._store.async_save(self._stored())
+
+    async def async_leave_bus(self) -> None:
+        """Give up the meter's place on its bus; the last meter on it closes the port."""
+        bus, self.bus = self.bus, None
+        if bus is not None:
+            await async_leave(self.hass, bus, self.config_entry.entry_id)
 
     async def _stop_push(self) -> None:
         """Cancel the listener; its own clean-up closes the port."""
@@ -223,16 +255,26 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
 
     @contextlib.asynccontextmanager
     async def exclusive_port(self) -> AsyncIterator[None]:
-        """Hold the port for someone else (a reconfigure test read): no read runs meanwhile."""
-        async with self._read_lock:
-            listening = self._push_task is not None
+        """Hold the line for a read of this meter outside its polls (the backfill's profile read).
+
+        The other meters on the line wait, as for a config flow's test read; a listener pauses.
+        """
+        if self.bus is None:
+            raise PortError(describe_port(self.port), "the meter is not set up on its line")
+        async with self.bus.exclusive():
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _push_paused(self) -> AsyncIterator[None]:
+        """Stop listening for the time of someone else's read on the line (a flow's test read)."""
+        listening = self._push_task is not None
+        if listening:
+            await self._stop_push()
+        try:
+            yield
+        finally:
             if listening:
-                await self._stop_push()
-            try:
-                yield
-            finally:
-                if listening:
-                    self.async_start_push()
+                self.async_start_push()
 
     # --- polled reads --------------------------------------------------------------------------
 
@@ -241,32 +283,36 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
             if self.data is None:
                 raise UpdateFailed(translation_domain=DOMAIN, translation_key="waiting_for_push")
             return self.data
-        async with self._read_lock:
-            han = self.reader.han
-            started = time.monotonic()
-            try:
-                readout = await self.reader.poll()
-            except RegisterNotEnabledError as err:
-                self._sync_access_issue([register.label for register in err.registers])
-                raise await self._failed(err) from err
-            except MeterError as err:
-                failure = await self._failed(err)
-                if err.key in REAUTH_ERRORS:
-                    raise ConfigEntryAuthFailed(
-                        translation_domain=DOMAIN,
-                        translation_key=err.key,
-                        translation_placeholders={"port": describe_port(self.port), "error": str(err)},
-                    ) from err
-                raise failure from err
-            if han is not None:
-                self._sync_access_issue([BY_ADDRESS[address].label for address in sorted(han.denied)])
-                # What this poll learned goes with the entry: a restart starts from it.
-                if (stored := with_han_map(self.config_entry.data, han.learned)) is not None:
-                    self.hass.config_entries.async_update_entry(self.config_entry, data=stored)
-            data = self._accepted(readout, time.monotonic() - started)
-            self.backfill.async_note_read(data)
-            self.update_interval = self._next_interval(data.duration)
-            return data
+        assert self.bus is not None
+        han = self.reader.han
+        try:
+            readout = await self.bus.read(self.config, self._timed_poll)
+        except RegisterNotEnabledError as err:
+            self._sync_access_issue([register.label for register in err.registers])
+            raise await self._failed(err) from err
+        except MeterError as err:
+            failure = await self._failed(err)
+            if err.key in REAUTH_ERRORS:
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN,
+                    translation_key=err.key,
+                    translation_placeholders={"port": describe_port(self.port), "error": str(err)},
+                ) from err
+            raise failure from err
+        if han is not None:
+            self._sync_access_issue([BY_ADDRESS[address].label for address in sorted(han.denied)])
+            # What this poll learned goes with the entry: a restart starts from it.
+            if (stored := with_han_map(self.config_entry.data, han.learned)) is not None:
+                self.hass.config_entries.async_update_entry(self.config_entry, data=stored)
+        data = self._accepted(readout, time.monotonic() - self._poll_started)
+        self.backfill.async_note_read(data)
+        self.update_interval = self._next_interval(data.duration)
+        return data
+
+    async def _timed_poll(self) -> Readout:
+        """Poll once the bus gave the turn: the read's own time, without the wait for the line."""
+        self._poll_started = time.monotonic()
+        return await self.reader.poll()
 
     def _next_interval(self, duration: float) -> timedelta | None:
         """Read again soon while a new total awaits its confirming read, else at the interval."""

@@ -116,14 +116,18 @@ async def test_user_flow_mode_c(
     assert (settings.protocol, settings.max_baud) == (Protocol.MODE_C, 9600)
 
 
-async def test_configured_ports_hidden(
+async def test_configured_ports_offered_as_bus(
     hass: HomeAssistant, mock_ports: list[Any], mock_config_entry: MockConfigEntry
 ) -> None:
-    """A port another entry uses is not offered again."""
+    """A port another entry uses is offered again, marked, to add another meter on that bus."""
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     options = result["data_schema"].schema[CONF_PORT].config["options"]
-    assert [option["value"] for option in options] == [OTHER_PORT, MANUAL_PORT]
+    assert [option["value"] for option in options] == [PORT, OTHER_PORT, MANUAL_PORT]
+    assert options[0]["label"].startswith("+ Optical Head - " + PORT)
+    assert options[0]["label"].endswith("(Landis+Gyr ZMF100AC.M27)")
+    assert not options[1]["label"].startswith("+")
+    assert result["description_placeholders"] == {"mark": "+"}
 
 
 async def test_manual_port_and_detection(hass: HomeAssistant, mock_read_meter: AsyncMock) -> None:

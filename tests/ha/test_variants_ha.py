@@ -319,6 +319,8 @@ async def test_sml_flow_and_entities(hass: HomeAssistant) -> None:
         assert float(_state(hass, entry, serial, "1-0:1.8.0").state) > 5171.9
         assert _state(hass, entry, serial, "1-0:16.7.0").state == "251"
         await _unload_closes(hass, entry, meter.port)
+        # A pushing meter owns its line: the port takes no other entry while this one exists.
+        await hass.config_entries.async_remove(entry.entry_id)
         result = await _start(hass, meter.port)
         result = await _submit(hass, result, _protocol("auto"))
         assert result["type"] is FlowResultType.FORM and result["step_id"] == "found"

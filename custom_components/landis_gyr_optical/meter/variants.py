@@ -21,7 +21,7 @@ from .dlms.hdlc import HdlcAddress
 from .dlms.optical import Association
 from .eredes_han.client import BAUDS as HAN_BAUDS, HanReader, HanSettings
 from .eredes_han.learned import HanMap
-from .iec62056_21.client import effective_settings, read_meter, run_session
+from .iec62056_21.client import RETRY_PAUSE, effective_settings, read_meter, run_session
 from .iec62056_21.session import Protocol, SessionSettings
 from .line import Framing, LineSettings
 from .link import Link
@@ -36,6 +36,8 @@ P1_BAUD: Final = 115200
 """Rate of a DSMR 4/5 P1 port (8N1), where the encrypted Smarty telegrams come."""
 HAN_TIMING: Final = HanSettings()
 """Timing of HAN polls (response timeout, pause between requests, retries)."""
+HDLC_REST: Final = 0.1
+"""Silence after a DLMS/COSEM HDLC read before the next request on a shared line (after DISC)."""
 
 
 class Variant(StrEnum):
@@ -199,6 +201,21 @@ class MeterConfig:
             return effective_settings(port, self.session_settings()).initial_line
         return LineSettings(SML_BAUD if self.variant is Variant.SML else DLMS_BAUD, Framing.EIGHT_N_ONE)
 
+    @property
+    def line_rest(self) -> float:
+        """Seconds the line stays silent after a read of this meter before the next request on it.
+
+        Meters sharing a bus hear every other session, mostly at a rate they do not listen at.
+        An IEC 62056-21 receiver drops what it collected after the inter-character timeout
+        (1.5 s, the same silence as after a failed attempt, mode E included); a HAN meter
+        keeps its pause between requests; an HDLC server is idle after DISC.
+        """
+        if self.variant is Variant.EREDES_HAN:
+            return HAN_TIMING.request_pause
+        if self.variant is Variant.DLMS_HDLC:
+            return HDLC_REST
+        return RETRY_PAUSE
+
     def describe(self) -> str:
         """Describe the variant neutrally: ``DLMS/COSEM push at 9600 Bd 8N1 (encrypted)``."""
         return _DESCRIPTIONS[self.variant](self)
@@ -255,6 +272,7 @@ _DESCRIPTIONS: Final[dict[Variant, Callable[[MeterConfig], str]]] = {
 }
 
 IecReader = Callable[..., Awaitable[Readout]]
+LinkFactory = Callable[[str, LineSettings], Link]
 IecListener = Callable[[Link, SessionSettings], Awaitable[Readout]]
 
 
@@ -265,7 +283,9 @@ class MeterReader:
     ``HanReader`` so the registers it refuses or lacks are remembered between polls.
     Push variants: the caller holds a ``Link`` on ``line`` and calls ``listen(link)`` for
     each push. ``read_once()`` serves both (a test read). ``read_iec`` / ``listen_iec`` are
-    the IEC 62056-21 drivers (replaceable, like ``HanReader``'s link factory).
+    the IEC 62056-21 drivers (replaceable, like ``HanReader``'s link factory). A poll gets
+    its link from ``link_factory``: meters sharing a bus get one connection kept open
+    between their reads.
     """
 
     def __init__(
@@ -276,15 +296,17 @@ class MeterReader:
         read_iec: IecReader = read_meter,
         listen_iec: IecListener = run_session,
         retries: int = 2,
+        link_factory: LinkFactory = Link,
     ) -> None:
         """Prepare; nothing is opened yet."""
         self.port = port
         self.config = config
         self.han = (
-            HanReader(port, config.han_settings(), known=config.han_map)
+            HanReader(port, config.han_settings(), known=config.han_map, link_factory=link_factory)
             if config.variant is Variant.EREDES_HAN
             else None
         )
+        self._link_factory = link_factory
         self._iec_read = read_iec
         self._iec_listen = listen_iec
         self._retries = retries
@@ -328,18 +350,26 @@ class MeterReader:
             return await self.listen(link)
 
     async def _poll_iec(self) -> Readout:
-        return await self._iec_read(self.port, self.config.session_settings(), retries=self._retries)
+        return await self._iec_read(
+            self.port, self.config.session_settings(), retries=self._retries, link_factory=self._link_factory
+        )
 
     async def _poll_mode_e(self) -> Readout:
         config = self.config
         return await self._pull(
             read_dlms_mode_e(
-                self.port, address=config.address, max_baud=config.max_baud, settings=config.pull_settings()
+                self.port,
+                address=config.address,
+                max_baud=config.max_baud,
+                settings=config.pull_settings(),
+                link_factory=self._link_factory,
             )
         )
 
     async def _poll_hdlc(self) -> Readout:
-        return await self._pull(read_dlms_hdlc(self.port, settings=self.config.pull_settings()))
+        return await self._pull(
+            read_dlms_hdlc(self.port, settings=self.config.pull_settings(), link_factory=self._link_factory)
+        )
 
     async def _pull(self, read: Awaitable[Readout]) -> Readout:
         """Run a DLMS pull read; a refused password is never sent again by this reader.

@@ -96,6 +96,8 @@ MODE_E_SWITCH_PAUSE = 0.3
 _IDENTIFICATION_TIMEOUT = 2.0
 _MAX_IDENTIFICATION = 48
 
+LinkFactory = Callable[[str, LineSettings], Link]
+
 
 async def read_dlms_push(
     link: Link,
@@ -197,6 +199,7 @@ async def read_dlms_mode_e(
     max_baud: int = 19200,
     settings: PullSettings | None = None,
     clock: SessionClock | None = None,
+    link_factory: LinkFactory = Link,
 ) -> Readout:
     """Sign on in IEC 62056-21 mode E, switch to HDLC at the negotiated rate and read.
 
@@ -204,7 +207,7 @@ async def read_dlms_mode_e(
     """
     settings = settings or PullSettings()
     clock = clock or SessionClock()
-    link = Link(port, LineSettings(INITIAL_BAUD, Framing.SEVEN_E_ONE))
+    link = link_factory(port, LineSettings(INITIAL_BAUD, Framing.SEVEN_E_ONE))
     await link.open()
     try:
         identification, baud = await open_mode_e(link, clock, address=address, max_baud=max_baud)
@@ -242,11 +245,12 @@ async def read_dlms_hdlc(
     baud: int = DLMS_BAUD,
     settings: PullSettings | None = None,
     clock: SessionClock | None = None,
+    link_factory: LinkFactory = Link,
 ) -> Readout:
     """Read a meter that speaks HDLC on its optical port from the start (no IEC sign-on)."""
     settings = settings or PullSettings()
     clock = clock or SessionClock()
-    async with Link(port, LineSettings(baud, Framing.EIGHT_N_ONE)) as link:
+    async with link_factory(port, LineSettings(baud, Framing.EIGHT_N_ONE)) as link:
         registers, raw = await _pull(link, settings, clock)
     return _hdlc_readout(registers, raw, baud, clock)
 
