@@ -10,8 +10,12 @@ With ``--switch-reads N`` it runs the rate-switch soak of tests/iec62056_21/test
 N first attempts on 200 ms meters whose client's bytes leave the UART up to 50 ms late, and N on
 20 ms meters with up to 5 ms (ten reads at a time, no retries).
 
+With ``--bus-minutes M`` it runs tests/ha/test_bus_short.py instead: eight meters on one line
+(one pty, each answering its own address) polled in real time for M minutes (reads, failures,
+poll cycle against the sum of single reads, collisions and overlapping sessions on the line).
+
 Run: scripts/soak [--readouts N] [--minutes M] | scripts/soak --scale-minutes M
-     scripts/soak --switch-reads N
+     scripts/soak --switch-reads N | scripts/soak --bus-minutes M
 """
 
 from __future__ import annotations
@@ -46,7 +50,19 @@ def main() -> int:
         type=int,
         help="instead: this many first attempts each on 200 ms and 20 ms meters with a late UART",
     )
+    parser.add_argument(
+        "--bus-minutes",
+        type=float,
+        help="instead: eight meters on one line (one pty, addressed) polled in real time for this many minutes",
+    )
     arguments = parser.parse_args()
+    if arguments.bus_minutes is not None:
+        return run(
+            "tests/ha/test_bus_short.py",
+            {"BUS_MINUTES": str(arguments.bus_minutes)},
+            f"bus soak: 8 meters on one line at 9600 Bd polled for {arguments.bus_minutes:g} minutes",
+            timeout=int(arguments.bus_minutes * 60) + SCALE_SETUP_SECONDS,
+        )
     if arguments.switch_reads is not None:
         return run(
             "tests/iec62056_21/test_real_lines.py::test_switch_soak_200_ms_meters_never_fail_a_first_attempt",

@@ -135,6 +135,11 @@ class Bus:
         """``Bus('/dev/ttyUSB0', 3 meters)``."""
         return f"Bus({describe_port(self.key)!r}, {len(self.members)} meters)"
 
+    @property
+    def busy(self) -> bool:
+        """Whether a read (or a flow's test read) holds the line now."""
+        return self._lock.locked()
+
     # --- members -----------------------------------------------------------------------------
 
     def join(self, member: Member) -> None:

@@ -26,6 +26,7 @@ def mode_c_entry(
     scan_interval: float,
     max_baud: int = 19200,
     max_power_kw: float = 60.0,
+    address: str = "",
 ) -> MockConfigEntry:
     """Return the config entry of a mode C meter on ``port`` (sign-on at 300 Bd 7E1)."""
     return MockConfigEntry(
@@ -35,7 +36,7 @@ def mode_c_entry(
         data={
             CONF_PORT: port,
             CONF_PROTOCOL: "mode_c",
-            CONF_ADDRESS: "",
+            CONF_ADDRESS: address,
             CONF_MAX_BAUD: max_baud,
             CONF_WAKE_UP: False,
             CONF_FRAMING: "7E1",
