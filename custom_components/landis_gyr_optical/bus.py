@@ -129,6 +129,8 @@ class Bus:
         self._lock = asyncio.Lock()
         self._active = 0
         self._quiet_until = 0.0
+        self._last_reader: MeterConfig | None = None
+        """Who used the line last (``None``: a read from outside, or nobody yet)."""
         self._link: _HeldLink | None = None
 
     def __repr__(self) -> str:
@@ -147,10 +149,10 @@ class Bus:
         others = [m for m in self.members.values() if m.entry_id != member.entry_id]
         if others and (member.config.push or any(m.config.push for m in others)):
             pusher = member if member.config.push else next(m for m in others if m.config.push)
+            users = ", ".join(m.title for m in (*others, member) if m is not pusher)
             raise BusConflictError(
-                f"{pusher.title} pushes on {describe_port(self.key)}, which "
-                f"{', '.join(m.title for m in others if m is not pusher) or member.title} also use"
-                "s: a listening meter must have the line to itself"
+                f"{pusher.title} pushes on {describe_port(self.key)}, which {users} also use: "
+                "a listening meter needs the line to itself"
             )
         self.members[member.entry_id] = member
 
@@ -177,7 +179,10 @@ class Bus:
         """
         asked = time.monotonic()
         async with self._lock:
-            await self._rest()
+            # The same meter read again on a line of its own needs no rest: nobody else heard it.
+            if len(self.members) > 1 or config is not self._last_reader:
+                await self._rest()
+            self._last_reader = config
             self.stats.longest_wait = max(self.stats.longest_wait, time.monotonic() - asked)
             self.stats.turns += 1
             self._active += 1
@@ -223,6 +228,7 @@ class Bus:
             finally:
                 rest = max((m.config.line_rest for m in self.members.values()), default=RETRY_PAUSE)
                 self._quiet_until = time.monotonic() + max(rest, RETRY_PAUSE)
+                self._last_reader = None
 
     async def _rest(self) -> None:
         delay = self._quiet_until - time.monotonic()

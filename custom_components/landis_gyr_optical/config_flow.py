@@ -200,10 +200,12 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         lines: dict[str, list[str]] = {}
         claimed: set[str] = set()
         for port in scanned:
-            members = by_line.get(port.resolved, []) + [
-                entry for entry in entries if entry.data[CONF_PORT] == port.device
+            on_line = {entry.entry_id for entry in by_line.get(port.resolved, [])}
+            members = [
+                entry
+                for entry in entries
+                if entry.entry_id in on_line or entry.data[CONF_PORT] == port.device
             ]
-            members = list({entry.entry_id: entry for entry in members}.values())
             claimed.update(entry.entry_id for entry in members)
             if any(_pushes(entry) for entry in members):
                 continue

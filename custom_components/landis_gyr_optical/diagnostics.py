@@ -8,7 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_ADDRESS, CONF_AUTHENTICATION_KEY, CONF_KEY, CONF_PASSWORD, CONF_PORT, CONF_USB_ID
-from .coordinator import LandisGyrConfigEntry
+from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator
 from .meter.readout import Readout, printable
 from .sensor import SERIAL_CODES
 
@@ -59,6 +59,35 @@ def _readout(readout: Readout, secrets: set[str]) -> dict[str, Any]:
     }
 
 
+def _line(coordinator: LandisGyrCoordinator, entry_id: str) -> dict[str, Any] | None:
+    """Describe the line the meter reads on: its kind, the other meters on it and the bus counters.
+
+    The other meters are named by their entry id (their titles and addresses stay private,
+    like this entry's).
+    """
+    bus = coordinator.bus
+    if bus is None:
+        return None
+    stats = bus.stats
+    return {
+        "kind": _port_kind(bus.key),
+        "meters": len(bus.members),
+        "other_meters": [
+            {
+                "entry_id": member.entry_id,
+                "protocol": str(member.config.variant),
+                "address_set": bool(member.config.address),
+                "slave": member.config.slave,
+            }
+            for member in bus.others(entry_id)
+        ],
+        "turns": stats.turns,
+        "connections_opened": stats.opens,
+        "connections_reused": stats.reused,
+        "longest_wait": round(stats.longest_wait, 3),
+    }
+
+
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: LandisGyrConfigEntry
 ) -> dict[str, Any]:
@@ -85,6 +114,7 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         },
         "port_kind": _port_kind(entry.data[CONF_PORT]),
+        "line": _line(coordinator, entry.entry_id),
         "push": coordinator.push,
         "last_update_success": coordinator.last_update_success,
         "statistics": {

@@ -44,7 +44,8 @@ async def test_diagnostics(
     assert result["guard"]["verdicts"]["1-0:1.8.0"] == {"confirmed": 1, "held_first": 1}
     assert result["last_read"]["readout"]["history"] == {"1-0:1.8.0*1": "000200.000*kWh"}
     assert result["port_kind"] == "serial by-id"
-    assert result == snapshot(exclude=props("read_at"))
+    # The wait for the line depends on when the set-up read ended (the bus rests after it).
+    assert result == snapshot(exclude=props("read_at", "longest_wait"))
 
 
 def test_port_kind() -> None:
