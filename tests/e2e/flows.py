@@ -45,8 +45,11 @@ def select_options(step: dict[str, Any], name: str) -> list[str]:
 class FlowDriver:
     """One flow manager (config entries or options) reached through REST."""
 
-    def __init__(self, client: HassClient, websocket: HassWebSocket, path: str = FLOW_PATH) -> None:
-        """Drive flows at ``path`` (``FLOW_PATH`` or ``OPTIONS_FLOW_PATH``)."""
+    def __init__(
+        self, client: HassClient, websocket: HassWebSocket, path: str = FLOW_PATH, *, timeout: float = 30.0
+    ) -> None:
+        """Drive flows at ``path`` (``FLOW_PATH`` or ``OPTIONS_FLOW_PATH``); ``timeout`` per request."""
+        self.timeout = timeout
         self.client = client
         self.websocket = websocket
         self.path = path
@@ -56,20 +59,25 @@ class FlowDriver:
     async def start(self, handler: str, *, show_advanced_options: bool = False) -> dict[str, Any]:
         """Start a flow (``handler`` is the domain, or the entry id for options)."""
         result = await self.client.rest(
-            "POST", self.path, {"handler": handler, "show_advanced_options": show_advanced_options}
+            "POST",
+            self.path,
+            {"handler": handler, "show_advanced_options": show_advanced_options},
+            timeout=self.timeout,
         )
         return await self._settle(result)
 
     async def submit(self, step: dict[str, Any], user_input: dict[str, Any]) -> dict[str, Any]:
         """Answer a form and return the next result (after any progress step has finished)."""
         assert step["type"] in {"form", "menu"}, f"cannot submit a {step['type']} result: {step}"
-        result = await self.client.rest("POST", f"{self.path}/{step['flow_id']}", user_input)
+        result = await self.client.rest(
+            "POST", f"{self.path}/{step['flow_id']}", user_input, timeout=self.timeout
+        )
         return await self._settle(result)
 
     async def abort(self, step: dict[str, Any]) -> None:
         """Close the flow (the dialog's X)."""
         with contextlib.suppress(AssertionError):
-            await self.client.rest("DELETE", f"{self.path}/{step['flow_id']}")
+            await self.client.rest("DELETE", f"{self.path}/{step['flow_id']}", timeout=self.timeout)
 
     async def _settle(self, result: dict[str, Any]) -> dict[str, Any]:
         self.steps.append(result)
@@ -77,7 +85,9 @@ class FlowDriver:
             if result["type"] == "progress":
                 result = await self._after_progress(result["flow_id"])
             else:
-                result = await self.client.rest("GET", f"{self.path}/{result['flow_id']}")
+                result = await self.client.rest(
+                    "GET", f"{self.path}/{result['flow_id']}", timeout=self.timeout
+                )
             self.steps.append(result)
         return result
 
@@ -94,14 +104,14 @@ class FlowDriver:
         )
         try:
             # The event may have fired before the subscription existed: look once first.
-            current = await self.client.rest("GET", f"{self.path}/{flow_id}")
+            current = await self.client.rest("GET", f"{self.path}/{flow_id}", timeout=self.timeout)
             if current.get("type") != "progress":
                 return current
             async with asyncio.timeout(PROGRESS_TIMEOUT):
                 await progressed.wait()
         finally:
             await unsubscribe()
-        return await self.client.rest("GET", f"{self.path}/{flow_id}")
+        return await self.client.rest("GET", f"{self.path}/{flow_id}", timeout=self.timeout)
 
     def history(self) -> str:
         """The steps seen so far, one per line."""

@@ -97,15 +97,23 @@ class HassClient:
             self._expires_at = time.monotonic() + float(body["expires_in"])
         return self._access_token
 
-    async def rest(self, method: str, path: str, body: Any = None, *, expect: int | None = 200) -> Any:
-        """Call the REST API and return the decoded answer."""
+    async def rest(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        expect: int | None = 200,
+        timeout: float = REQUEST_TIMEOUT,
+    ) -> Any:
+        """Call the REST API and return the decoded answer (``timeout``: for calls that set up entries)."""
         headers = {"Authorization": f"Bearer {await self.access_token()}"}
         async with self.session.request(
             method,
             f"{self.base_url}{path}",
             json=body,
             headers=headers,
-            timeout=aiohttp.ClientTimeout(REQUEST_TIMEOUT),
+            timeout=aiohttp.ClientTimeout(timeout),
         ) as answer:
             text = await answer.text()
             if expect is not None and answer.status != expect:

@@ -9,6 +9,9 @@ Run by the end-to-end tests and by ``scripts/develop``::
 
     python -m tests.e2e.optical_head --link /tmp/by-id/usb-optical-head --profile lgz_e350
 
+``--bus N`` puts N meters on the line instead (an RS-485 adapter rather than a head), each
+answering only its own address (10001, 10002, ...; ``tests.simulator.bus``).
+
 Commands on stdin, one per line: ``unplug``, ``replug``, ``quit``. Every change is printed as a
 JSON line on stdout: ``{"event": "plugged", "port": "/dev/pts/5", "link": ...}``, ``{"event":
 "unplugged"}``, and ``{"event": "counters", "sessions": 3, "closes": 3, "connected": false}``
@@ -29,6 +32,7 @@ import sys
 from typing import Any
 
 from tests.simulator import PtyMeter, load_profile, profile_names
+from tests.simulator.bus import PtyBus, bus_profiles
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COUNTER_INTERVAL = 0.05
@@ -57,13 +61,29 @@ def remove_link(link: Path) -> None:
         link.unlink()
 
 
+def _line_counters(meter: PtyMeter) -> dict[str, int]:
+    """Sessions of every meter on a bus, and what must never happen on it."""
+    if not isinstance(meter, PtyBus):
+        return {"sessions": meter.sessions}
+    return {
+        "sessions": sum(item.sessions for item in meter.meters),
+        "collisions": meter.collisions,
+        "overlaps": meter.overlaps,
+    }
+
+
+def _errors(meter: PtyMeter) -> list[str]:
+    errors = meter.meter_errors if isinstance(meter, PtyBus) else meter.errors
+    return [repr(error) for error in errors]
+
+
 async def watch_counters(meter: PtyMeter) -> None:
     """Report the meter's session and close counters whenever they change."""
-    last: tuple[int, int, bool] | None = None
+    last: dict[str, Any] | None = None
     while True:
-        current = (meter.sessions, meter.closes, meter._connected)
+        current = {**_line_counters(meter), "closes": meter.closes, "connected": meter._connected}
         if current != last:
-            emit("counters", sessions=current[0], closes=current[1], connected=current[2])
+            emit("counters", **current)
             last = current
         await asyncio.sleep(COUNTER_INTERVAL)
 
@@ -88,7 +108,7 @@ async def serve(arguments: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, commands.put_nowait, "quit")
-    meter = PtyMeter(profile)
+    meter = PtyBus(bus_profiles(arguments.bus)) if arguments.bus else PtyMeter(profile)
     await meter.start()
     point_link(link, meter.port)
     emit("plugged", port=meter.port, link=str(link))
@@ -113,17 +133,26 @@ async def serve(arguments: argparse.Namespace) -> None:
             task.cancel()
         remove_link(link)
         await meter.close()
-        emit("stopped", sessions=meter.sessions, closes=meter.closes, errors=[repr(e) for e in meter.errors])
+        emit("stopped", **_line_counters(meter), closes=meter.closes, errors=_errors(meter))
 
 
 class OpticalHeadProcess:
     """Controls ``python -m tests.e2e.optical_head`` from a test (or from ``scripts/develop``)."""
 
     def __init__(
-        self, link: Path, *, profile: str = "lgz_e350", reaction: float | None = 0.2, log: Path | None = None
+        self,
+        link: Path,
+        *,
+        profile: str = "lgz_e350",
+        reaction: float | None = 0.2,
+        log: Path | None = None,
+        bus: int = 0,
     ) -> None:
-        """Describe the head; nothing runs before ``start``."""
+        """Describe the head (``bus``: that many addressed meters on one line); nothing runs before ``start``."""
         self.link = link
+        self.bus = bus
+        self.collisions = 0
+        self.overlaps = 0
         self.profile = profile
         self.reaction = reaction
         self.log = log or link.parent / f"{link.name}.log"
@@ -150,6 +179,8 @@ class OpticalHeadProcess:
         ]
         if self.reaction is not None:
             command += ["--reaction", str(self.reaction)]
+        if self.bus:
+            command += ["--bus", str(self.bus)]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as stderr:
@@ -180,6 +211,8 @@ class OpticalHeadProcess:
                     event["closes"],
                     event["connected"],
                 )
+                self.collisions = event.get("collisions", 0)
+                self.overlaps = event.get("overlaps", 0)
             elif kind == "stopped":
                 self.final = event
             async with self._changed:
@@ -254,6 +287,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--link", required=True, help="stable path of the head (a symlink to its pty)")
     parser.add_argument("--profile", default="lgz_e350", choices=profile_names())
     parser.add_argument("--reaction", type=float, metavar="S", help="reaction time of the meter in seconds")
+    parser.add_argument(
+        "--bus", type=int, default=0, metavar="N", help="N addressed meters on one line instead"
+    )
     arguments = parser.parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     asyncio.run(serve(arguments))
