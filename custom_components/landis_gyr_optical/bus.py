@@ -257,11 +257,23 @@ class Bus:
             await self._release()
 
 
+def _bus_of(buses: dict[str, Bus], key: str, port: str) -> Bus | None:
+    """Return the bus of a resolved port, or of a member with the same stored port.
+
+    A by-id link may point at another device after a replug (``ttyUSB0`` became ``ttyUSB1``):
+    the meters still on the bus keyed by the old device share the line with the new one.
+    """
+    bus = buses.get(key)
+    if bus is not None:
+        return bus
+    return next((bus for bus in buses.values() if any(m.port == port for m in bus.members.values())), None)
+
+
 async def async_join(hass: HomeAssistant, member: Member) -> Bus:
     """Return the bus of the member's port (created on first use) with the member on it."""
     key = await hass.async_add_executor_job(resolve_port, member.port)
     buses = hass.data.setdefault(BUSES, {})
-    bus = buses.get(key)
+    bus = _bus_of(buses, key, member.port)
     if bus is None:
         bus = buses[key] = Bus(key)
     bus.join(member)
@@ -283,4 +295,4 @@ async def async_find(hass: HomeAssistant, port: str) -> Bus | None:
     if not buses:
         return None
     key = await hass.async_add_executor_job(resolve_port, port)
-    return buses.get(key)
+    return _bus_of(buses, key, port)

@@ -23,6 +23,8 @@ from custom_components.landis_gyr_optical.bus import (
     BusConflictError,
     Member,
     async_find,
+    async_join,
+    async_leave,
     resolve_port,
 )
 from custom_components.landis_gyr_optical.const import DOMAIN
@@ -278,6 +280,25 @@ async def test_entries_on_one_port_share_one_bus(hass: HomeAssistant, mock_read_
     assert await hass.config_entries.async_unload(first.entry_id)
     assert not hass.data[BUSES]
     assert await async_find(hass, "/dev/nowhere") is None
+
+
+async def test_a_link_pointing_elsewhere_finds_its_bus(hass: HomeAssistant, tmp_path: Path) -> None:
+    """After a replug the by-id link resolves to another device: the same stored port is the same bus."""
+    device = tmp_path / "ttyUSB0"
+    device.touch()
+    link = tmp_path / "usb-adapter"
+    link.symlink_to(device)
+    first = await async_join(hass, Member("a", "meter a", str(link), IEC))
+    device.rename(tmp_path / "ttyUSB1")
+    link.unlink()
+    link.symlink_to(tmp_path / "ttyUSB1")
+    second = await async_join(
+        hass, Member("b", "meter b", str(link), MeterConfig(Variant.MODE_C, address="2"))
+    )
+    assert second is first and await async_find(hass, str(link)) is first
+    await async_leave(hass, first, "a")
+    await async_leave(hass, first, "b")
+    assert not hass.data[BUSES]
 
 
 async def test_failed_setup_leaves_the_bus(hass: HomeAssistant, mock_read_meter: AsyncMock) -> None:
