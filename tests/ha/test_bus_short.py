@@ -5,7 +5,8 @@ worst case) and reloads every entry at once. Two meters: single reads measured, 
 intervals, the reload, one more interval (about 25 s). Eight meters: their set-up (all
 read at once) and the reload of all eight (about 55 s: a cycle of eight reads at 9600 Bd
 with their sign-ons at 300 Bd and the rests takes about 24 s). ``scripts/soak
---bus-minutes M`` runs eight meters in real time for M minutes (``BUS_MINUTES``).
+--bus-minutes M`` runs eight meters in real time for M minutes (``BUS_MINUTES``); ``BUS_CYCLES=N``
+polls the eight for N intervals on advanced timers, measuring the cycle against their single reads.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from scripts.soak_lib.bus_soak import POLL_SECONDS, bus_table, run_bus_soak
 
 BUS_MINUTES = float(os.environ.get("BUS_MINUTES", "0"))
 """Real minutes of polling eight meters; 0 runs the short cycles on advanced timers."""
+EIGHT_METER_CYCLES = int(os.environ.get("BUS_CYCLES", "0"))
+"""Intervals the eight meters are polled after their set-up (``BUS_CYCLES``; the cycle measurement)."""
 REST = 1.5
 """The bus's rest after an IEC 62056-21 read."""
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize(("meters", "cycles"), [(2, 2), (8, 0)])
+@pytest.mark.parametrize(("meters", "cycles"), [(2, 2), (8, EIGHT_METER_CYCLES)])
 async def test_meters_on_one_line(hass: HomeAssistant, meters: int, cycles: int) -> None:
     """Every read succeeds, no two sessions overlap, one connection serves the whole line."""
     real_time = BUS_MINUTES > 0
@@ -39,7 +42,7 @@ async def test_meters_on_one_line(hass: HomeAssistant, meters: int, cycles: int)
         polling_seconds=BUS_MINUTES * 60 if real_time else cycles * interval,
         real_time=real_time,
         reload_all=not real_time,
-        measure_single=real_time or meters == 2,
+        measure_single=real_time or meters == 2 or cycles > 0,
     )
     table = bus_table(result)
     report.append(table)
