@@ -89,16 +89,21 @@ async def test_ports_come_from_home_assistants_scan(
     assert result["description_placeholders"]["port"] == PROXY
 
 
-async def test_ports_used_by_an_entry_are_left_out_by_their_resolved_path(
+async def test_a_port_used_by_an_entry_is_found_by_its_resolved_path(
     hass: HomeAssistant, home_assistant_scan: AsyncMock
 ) -> None:
-    """An entry stored with /dev/ttyUSB0 hides the head Home Assistant lists by its by-id path."""
-    MockConfigEntry(domain=DOMAIN, unique_id=METER_SERIAL, data=entry_data(port="/dev/ttyUSB0")).add_to_hass(
-        hass
-    )
+    """An entry stored with /dev/ttyUSB0 is on the line of the head listed by its by-id path.
+
+    That head is offered once, marked as the entry's bus (choose it to add another meter there).
+    """
+    MockConfigEntry(
+        domain=DOMAIN, unique_id=METER_SERIAL, title="Kitchen meter", data=entry_data(port="/dev/ttyUSB0")
+    ).add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    values = [option["value"] for option in result["data_schema"].schema[CONF_PORT].config["options"]]
-    assert values == [PROXY, "/dev/ttyS0", MANUAL_PORT]
+    options = result["data_schema"].schema[CONF_PORT].config["options"]
+    assert [option["value"] for option in options] == [PORT, PROXY, "/dev/ttyS0", MANUAL_PORT]
+    assert options[0]["label"] == f"+ Optical Head - {PORT}, s/n: A1B2C3 - FTDI - 0403:6001 (Kitchen meter)"
+    assert not options[1]["label"].startswith("+")
 
 
 def test_esphome_proxy_urls_are_accepted_when_typed() -> None:
