@@ -210,15 +210,19 @@ class Bus:
                     await self._release()
 
     @contextlib.asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[None]:
-        """Hold the line for a read from outside (a config flow's test read): no poll runs meanwhile.
+    async def exclusive(self, reader: MeterConfig | None = None) -> AsyncIterator[None]:
+        """Hold the line for a read from outside its polls: no poll runs meanwhile.
 
-        The connection is closed first (the flow opens its own) and a pushing member stops
-        listening; afterwards the line rests as after the slowest protocol on it.
+        ``reader`` is the member the read is for (the backfill's profile read), None for a
+        reader the line does not know (a config flow's test read). The connection is closed
+        first (the reader opens its own) and a pushing member stops listening. Before, the
+        line rests as before any turn (a member alone on its line, read again, needs none);
+        afterwards it rests as after the slowest protocol on it.
         """
         async with self._lock:
             await self._release()
-            await self._rest()
+            if reader is None or len(self.members) > 1 or reader is not self._last_reader:
+                await self._rest()
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     for member in list(self.members.values()):
@@ -228,7 +232,7 @@ class Bus:
             finally:
                 rest = max((m.config.line_rest for m in self.members.values()), default=RETRY_PAUSE)
                 self._quiet_until = time.monotonic() + max(rest, RETRY_PAUSE)
-                self._last_reader = None
+                self._last_reader = reader
 
     async def _rest(self) -> None:
         delay = self._quiet_until - time.monotonic()

@@ -261,7 +261,7 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
         """
         if self.bus is None:
             raise PortError(describe_port(self.port), "the meter is not set up on its line")
-        async with self.bus.exclusive():
+        async with self.bus.exclusive(self.config):
             yield
 
     @contextlib.asynccontextmanager

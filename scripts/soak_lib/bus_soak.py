@@ -42,7 +42,7 @@ from tests.simulator import MeterState
 from tests.simulator.bus import PtyBus, bus_profiles
 
 from .port_soak import load_manifest_dependencies
-from .scale_soak import LinkCounter
+from .scale_soak import LinkCounter, wait_for
 
 METERS = 8
 DATA_RATE = 9600
@@ -91,14 +91,6 @@ def _entry(port: str, address: str, interval: int) -> MockConfigEntry:
         max_baud=DATA_RATE,
         address=address,
     )
-
-
-async def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not reached within {timeout} s")
-        await asyncio.sleep(0.01)
 
 
 async def single_read_times(line: PtyBus) -> list[float]:
@@ -185,7 +177,7 @@ async def run_bus_soak(
             cycles: list[float] = []
             reload_seconds: float | None = None
             started = time.monotonic()
-            await _wait_for(idle, 60)
+            await wait_for(idle, 60)
             reads_before = attempts()
 
             async def advance(count: int) -> None:
@@ -193,13 +185,13 @@ async def run_bus_soak(
                     expected = attempts() + meters
                     fired = time.monotonic()
                     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=interval))
-                    await _wait_for(lambda expected=expected: attempts() >= expected, 120)
+                    await wait_for(lambda expected=expected: attempts() >= expected, 120)
                     cycles.append(time.monotonic() - fired)
-                    await _wait_for(idle, 60)
+                    await wait_for(idle, 60)
 
             if real_time:
                 await asyncio.sleep(polling_seconds)
-                await _wait_for(idle, 120)
+                await wait_for(idle, 120)
             else:
                 await advance(int(polling_seconds // interval))
             if reload_all:
@@ -214,7 +206,7 @@ async def run_bus_soak(
                 assert not not_loaded, f"not loaded after the reload: {not_loaded}"
                 bus = hass.data[BUSES][next(iter(hass.data[BUSES]))]
                 unsubscribes = note_reads()
-                await _wait_for(idle, 60)
+                await wait_for(idle, 60)
                 await advance(1 if polling_seconds else 0)
             wall = time.monotonic() - started
             for unsubscribe in unsubscribes:

@@ -145,7 +145,8 @@ def _entry(port: str, index: int, interval: int) -> MockConfigEntry:
     )
 
 
-async def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
+async def wait_for(condition: Callable[[], bool], timeout: float) -> None:
+    """Return once ``condition()`` holds; TimeoutError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -222,14 +223,14 @@ async def run_scale_soak(
             started, cpu_started = time.monotonic(), time.process_time()
             if real_time:
                 await asyncio.sleep(polling_seconds)
-                await _wait_for(idle, 30)
+                await wait_for(idle, 30)
             else:
-                await _wait_for(idle, 30)
+                await wait_for(idle, 30)
                 for _ in range(int(polling_seconds // interval)):
                     expected = attempts() + meters
                     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=interval))
-                    await _wait_for(lambda expected=expected: attempts() >= expected, 30)
-                    await _wait_for(idle, 30)
+                    await wait_for(lambda expected=expected: attempts() >= expected, 30)
+                    await wait_for(idle, 30)
             cpu_seconds, wall_seconds = time.process_time() - cpu_started, time.monotonic() - started
             for unsubscribe in unsubscribes:
                 unsubscribe()

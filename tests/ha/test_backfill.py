@@ -382,7 +382,10 @@ async def test_sensor_not_registered_and_other_variants(
     ):
         await advance(hass, freezer, BACK)
     assert profile.await_count == 0
-    other = MockConfigEntry(domain=DOMAIN, unique_id="other", data=entry_data(protocol="mode_a"))
+    # On a port of its own: two meters on one line would rest it between their reads (real time).
+    other = MockConfigEntry(
+        domain=DOMAIN, unique_id="other", data=entry_data(protocol="mode_a", port="/dev/ttyUSB1")
+    )
     other.add_to_hass(hass)
     with (
         patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),

@@ -120,6 +120,20 @@ async def test_a_meter_alone_on_its_line_needs_no_rest() -> None:
     assert time.monotonic() - started < IEC.line_rest
 
 
+async def test_a_meters_own_exclusive_read_after_its_poll_needs_no_rest() -> None:
+    """The backfill's profile read right after the meter's poll; a stranger's test read rests first."""
+    bus = Bus("/dev/ttyUSB0")
+    bus.join(_member("a"))
+    started = time.monotonic()
+    await bus.read(IEC, AsyncMock(return_value=make_readout()))
+    async with bus.exclusive(IEC):
+        assert time.monotonic() - started < IEC.line_rest
+    await bus.read(IEC, AsyncMock(return_value=make_readout()))
+    assert time.monotonic() - started < IEC.line_rest
+    async with bus.exclusive():
+        assert time.monotonic() - started >= IEC.line_rest - 0.01
+
+
 async def test_a_silent_meter_delays_the_others_once_per_turn() -> None:
     """A read that times out gives the line back; the next meter reads right after its rest."""
     bus = Bus("/dev/ttyUSB0")
