@@ -21,6 +21,7 @@ FLOORS: dict[str, float] = {
     "entry_data.py": 100.0,
     "options_flow.py": 100.0,
     "ports.py": 100.0,
+    "probe_record.py": 100.0,
 }
 
 

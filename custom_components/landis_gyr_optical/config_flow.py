@@ -47,6 +47,7 @@ from .const import (
     CONF_MAX_POWER_KW,
     CONF_PASSWORD,
     CONF_PORT,
+    CONF_PROBE,
     CONF_PROTOCOL,
     CONF_SCAN_INTERVAL,
     CONF_SLAVE,
@@ -75,10 +76,12 @@ from .meter.errors import MeterError, NoAnswerError
 from .meter.iec62056_21.session import Protocol
 from .meter.line import Framing
 from .meter.link import describe_port
+from .meter.probe import ProbeAttempt
 from .meter.variants import DLMS_PULL_VARIANTS, KeyFormatError, MeterConfig, Variant, parse_key
-from .meter.verdicts import Verdict
+from .meter.verdicts import Verdict, bridge_verdict
 from .options_flow import LandisGyrOptionsFlow, interval_selector
 from .ports import SerialPort, async_list_ports, usb_id, valid_port
+from .probe_record import async_renderer, attempt_lines, placeholders, probe_record
 
 BUS_MARK = "+"
 """Label prefix of a port that already carries meters (choose it to add another on that bus)."""
@@ -120,6 +123,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         self._reauth_config: MeterConfig | None = None
         self._line: list[ConfigEntry] = []
         """The other entries on the chosen port's line (meters sharing its bus)."""
+        self._attempts: tuple[ProbeAttempt, ...] = ()
 
     @staticmethod
     @callback
@@ -387,7 +391,9 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         errors, self._errors = self._errors, {}
         verdict, self._verdict = self._verdict, None
-        details = verdict.placeholders if verdict is not None else {}
+        attempts, self._attempts = self._attempts, ()
+        render, heading = await async_renderer(self.hass)
+        details = placeholders(verdict, render) if verdict is not None else {}
         return self.async_show_form(
             step_id="protocol",
             data_schema=schema,
@@ -399,6 +405,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 "diagnostic": details.get("diagnostic", ""),
                 "tried": details.get("tried", ""),
                 "variant": details.get("variant", ""),
+                "attempts": attempt_lines(attempts, render, heading),
             },
         )
 
@@ -538,9 +545,11 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         except DetectionFailedError as err:
             LOGGER.debug("detection on %s failed: %s", describe_port(self._port or ""), err)
             self._verdict = err.verdict
+            self._attempts = err.attempts
             self._errors = {"base": err.verdict.key}
         except MeterError as err:
             LOGGER.debug("test read on %s failed: %s", describe_port(self._port or ""), err)
+            self._verdict = bridge_verdict(describe_port(self._port or ""), err)
             self._errors = {"base": err.key}
         except TimeoutError:
             self._errors = {"base": NoAnswerError.key}
@@ -579,6 +588,8 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         assert found is not None
         readout = found.readout
         variant = str(found.config.variant)
+        render, heading = await async_renderer(self.hass)
+        attempts = found.report.attempts if found.report is not None else ()
         # The variant is shown as the protocol selector's one option: the frontend translates it.
         schema = vol.Schema(
             {
@@ -600,6 +611,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 "protocol": variant,
                 "baud": str(readout.baud),
                 "registers": str(len(readout.current)),
+                "attempts": attempt_lines(attempts, render, heading),
             },
         )
 
@@ -608,12 +620,18 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         found, port = self._found, self._port
         assert found is not None and port is not None
         readout, config = found.readout, found.config
-        data = entry_data(port, config, self._usb_id)
+        record = probe_record(found.report) if found.report is not None else None
+        data = entry_data(port, config, self._usb_id, record)
         unique_id = meter_unique_id(readout)
         if self.source == SOURCE_REAUTH:
             await self.async_set_unique_id(unique_id)
             self._abort_if_unique_id_mismatch(reason="unique_id_mismatch")
-            return self.async_update_reload_and_abort(self._get_reauth_entry(), data=data)
+            entry = self._get_reauth_entry()
+            # New credentials, same meter: the detection that found it still says how.
+            record = entry.data.get(CONF_PROBE)
+            return self.async_update_reload_and_abort(
+                entry, data=entry_data(port, config, self._usb_id, record)
+            )
         interval = int(self._choice[CONF_ADVANCED][CONF_SCAN_INTERVAL])
         if interval == DEFAULT_SCAN_INTERVAL:
             interval = default_scan_interval(config.variant)

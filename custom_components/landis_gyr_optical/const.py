@@ -26,6 +26,8 @@ CONF_PASSWORD: Final = "password"  # noqa: S105  # the option's name, not a secr
 CONF_SLAVE: Final = "slave"
 CONF_IMPORT_HISTORY: Final = "import_history"
 CONF_HAN_MAP: Final = "han_map"
+CONF_PROBE: Final = "probe"
+"""What the detection that created the entry tried and found (keys, placeholders, bytes)."""
 CONF_SERVER_PHYSICAL: Final = "server_physical"
 CONF_CLIENT: Final = "client"
 CONF_SHORT_NAMES: Final = "short_names"

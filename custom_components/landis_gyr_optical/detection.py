@@ -26,7 +26,7 @@ from .meter.iec62056_21.client import read_meter
 from .meter.iec62056_21.messages import INITIAL_BAUD, MAX_REACTION_TIME
 from .meter.iec62056_21.session import WAKE_UP_CHARACTERS, WAKE_UP_PAUSE, Protocol, SessionSettings
 from .meter.line import Framing, LineSettings
-from .meter.probe import ATTEMPTS_BEYOND_IEC, DEFAULT_LISTEN_TIME, ProbeReport, probe, variants
+from .meter.probe import ATTEMPTS_BEYOND_IEC, DEFAULT_LISTEN_TIME, ProbeAttempt, ProbeReport, probe, variants
 from .meter.readout import Readout
 from .meter.variants import DLMS_PULL_VARIANTS, MeterConfig, MeterReader, Variant
 from .meter.verdicts import ANSWERED_ERRORS, Verdict, VerdictKey, failure_verdict
@@ -48,11 +48,14 @@ STEP_OF_ERROR = {
 
 @dataclass(frozen=True, slots=True)
 class FoundMeter:
-    """What the test read produced: the readout and the configuration that got it."""
+    """What the test read produced: the readout and the configuration that got it.
+
+    ``report`` is the probe's, when the protocol was detected.
+    """
 
     readout: Readout
     config: MeterConfig
-    summary: str = ""
+    report: ProbeReport | None = None
 
 
 def meter_unique_id(readout: Readout) -> str:
@@ -128,10 +131,11 @@ class KeyRequiredError(DecryptionError):
 class DetectionFailedError(Exception):
     """Detection found no working variant; the verdict says why and what to do."""
 
-    def __init__(self, verdict: Verdict) -> None:
-        """Keep the verdict (its English text is the message)."""
+    def __init__(self, verdict: Verdict, attempts: tuple[ProbeAttempt, ...] = ()) -> None:
+        """Keep the verdict (its English text is the message) and what was tried."""
         super().__init__(verdict.text)
         self.verdict = verdict
+        self.attempts = attempts
 
 
 def error_of(report: ProbeReport) -> MeterError | DetectionFailedError:
@@ -152,7 +156,7 @@ def error_of(report: ProbeReport) -> MeterError | DetectionFailedError:
         if isinstance(needs, DecryptionError):
             return KeyRequiredError(str(needs))
         return needs
-    return DetectionFailedError(verdict)
+    return DetectionFailedError(verdict, report.attempts)
 
 
 def han_config(config: MeterConfig, found: HanFound) -> MeterConfig:
@@ -186,7 +190,7 @@ async def read_for_flow(port: str, config: MeterConfig, detecting: bool) -> Foun
         found = report.settings
         if found.variant.iec:
             found = replace(found, max_baud=config.max_baud, address=found.address or config.address)
-        return FoundMeter(report.readout, found, report.summary)
+        return FoundMeter(report.readout, found, report)
     if config.variant is Variant.EREDES_HAN:
         han = await probe_eredes(port, config.han_settings(), known=config.han_map)
         return FoundMeter(han.readout, han_config(config, han))

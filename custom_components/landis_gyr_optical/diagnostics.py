@@ -7,14 +7,25 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_ADDRESS, CONF_AUTHENTICATION_KEY, CONF_KEY, CONF_PASSWORD, CONF_PORT, CONF_USB_ID
+from .const import (
+    CONF_ADDRESS,
+    CONF_AUTHENTICATION_KEY,
+    CONF_KEY,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_PROBE,
+    CONF_USB_ID,
+)
 from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator
+from .meter.link import describe_port
 from .meter.readout import Readout, printable
+from .probe_record import redacted_probe
 from .sensor import SERIAL_CODES
 
 REDACTED = "**REDACTED**"
 SECRETS = (CONF_KEY, CONF_AUTHENTICATION_KEY, CONF_PASSWORD)
 TO_REDACT = {CONF_ADDRESS, CONF_USB_ID, CONF_PORT, *SECRETS, "serial", "serial_number", "unique_id", "title"}
+TO_REDACT |= {CONF_PROBE}  # the detection's record: shown redacted under "probe"
 
 
 def _port_kind(port: str) -> str:
@@ -132,6 +143,10 @@ async def async_get_config_entry_diagnostics(
             "verdicts": coordinator.guard.counts(),
         },
         "backfill": coordinator.backfill.diagnostics(),
+        "probe": redacted_probe(
+            entry.data.get(CONF_PROBE),
+            {*secrets, entry.data[CONF_PORT], describe_port(entry.data[CONF_PORT])},
+        ),
         "last_read": None
         if data is None
         else {

@@ -23,6 +23,7 @@ from .const import (
     CONF_MAX_BAUD,
     CONF_PASSWORD,
     CONF_PORT,
+    CONF_PROBE,
     CONF_PROTOCOL,
     CONF_SCAN_INTERVAL,
     CONF_SERVER_PHYSICAL,
@@ -88,8 +89,13 @@ def _key(text: str | None) -> bytes | None:
     return bytes.fromhex(text) if text else None
 
 
-def entry_data(port: str, config: MeterConfig, head: str | None) -> dict[str, Any]:
-    """Return the entry's data: the IEC fields always, a variant's own fields only when it has them."""
+def entry_data(
+    port: str, config: MeterConfig, head: str | None, probe: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the entry's data: the IEC fields always, a variant's own fields only when it has them.
+
+    ``probe``: what the detection that found the meter tried (see ``probe_record``), for diagnostics.
+    """
     data: dict[str, Any] = {
         CONF_PORT: port,
         CONF_PROTOCOL: str(config.variant),
@@ -119,6 +125,8 @@ def entry_data(port: str, config: MeterConfig, head: str | None) -> dict[str, An
         data[CONF_SLAVE] = config.slave
     if config.variant is Variant.EREDES_HAN and config.han_map is not None:
         data[CONF_HAN_MAP] = config.han_map.as_dict()
+    if probe is not None:
+        data[CONF_PROBE] = dict(probe)
     return data
 
 

@@ -9,23 +9,38 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+import importlib
 from pathlib import Path
 import time
 
 import pytest
 
-from custom_components.landis_gyr_optical.meter.errors import ConnectionLostError, NoAnswerError, PortError
+from custom_components.landis_gyr_optical.meter.errors import (
+    BridgeRefusedError,
+    ConnectionLostError,
+    NoAnswerError,
+    PortError,
+)
 from custom_components.landis_gyr_optical.meter.iec62056_21.client import read_meter
 from custom_components.landis_gyr_optical.meter.iec62056_21.messages import INTER_CHARACTER_TIMEOUT
 from custom_components.landis_gyr_optical.meter.iec62056_21.session import SessionSettings
+from custom_components.landis_gyr_optical.meter.probe import ProbeAttempt, ProbeReport, probe, variants
 from custom_components.landis_gyr_optical.meter.readout import Readout
 from custom_components.landis_gyr_optical.meter.rfc2217 import REPLY_TIMEOUT
+from custom_components.landis_gyr_optical.meter.verdicts import AttemptName, FindingKey, VerdictKey
 from tests.simulator import MeterProfile, PtyMeter, quick_profile
 
 from . import bridges
 from .bridges import pyserial_rfc2217, ser2net
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("socket_enabled")]
+probe_module = importlib.import_module("custom_components.landis_gyr_optical.meter.probe")
+
+
+async def sign_ons(url: str, *names: AttemptName) -> list[ProbeAttempt]:
+    """The probe's IEC sign-on attempts ``names`` through ``url``, one after the other."""
+    chosen = {variant.label.key: variant for variant in variants(url)}
+    return [(await probe_module._try(url, chosen[name]))[0] for name in names]
 
 
 def meter_at(baud_char: str = "4", lines: int = 4) -> MeterProfile:
@@ -74,8 +89,25 @@ async def test_raw_ser2net_at_8n1_needs_software_parity(tmp_path: Path) -> None:
         readout = await read_meter(bridge.url, SessionSettings(software_parity=True), retries=0)
         assert_e350(readout, 300)
         await meter.wait_until(lambda: meter.closes == 1)
-        with pytest.raises(NoAnswerError):
-            await read_meter(bridge.url, retries=0)
+        (plain,) = await sign_ons(bridge.url, AttemptName.SIGN_ON)
+    # Without the parity bits the meter stays silent: the probe's attempt says why.
+    assert isinstance(plain.error, NoAnswerError)
+    assert plain.finding.key is FindingKey.SILENT_8N1_BRIDGE
+    assert plain.sent == b"/?!\r\n"
+
+
+async def test_a_raw_bridge_left_at_9600_8n1_gets_the_bridge_settings_verdict(tmp_path: Path) -> None:
+    """The meter signs on at 300 Bd; the bridge's own 9600 Bd make every request garbage to it."""
+    async with (
+        PtyMeter(meter_at("4", lines=2)) as meter,
+        ser2net(meter.port, tmp_path, "raw", "9600n81") as bridge,
+    ):
+        attempts = await sign_ons(bridge.url, AttemptName.SIGN_ON, AttemptName.SIGN_ON_SOFTWARE_PARITY)
+    assert [attempt.finding.key for attempt in attempts] == [FindingKey.SILENT_8N1_BRIDGE, FindingKey.SILENT]
+    assert not meter.requests
+    verdict = ProbeReport(bridge.url, tuple(attempts), None, None).verdict
+    assert verdict.key is VerdictKey.RAW_BRIDGE
+    assert "300 Bd 7E1" in verdict.text and "rfc2217://" in verdict.text
 
 
 async def test_rfc2217_with_the_device_missing_says_the_bridge_hung_up(tmp_path: Path) -> None:
@@ -90,10 +122,17 @@ async def test_rfc2217_with_the_device_missing_says_the_bridge_hung_up(tmp_path:
 
 async def test_raw_with_the_device_missing_reports_ser2nets_words(tmp_path: Path) -> None:
     async with ser2net(str(tmp_path / "no-such-tty"), tmp_path, "raw") as bridge:
-        with pytest.raises(PortError) as caught:
+        with pytest.raises(BridgeRefusedError) as caught:
             await read_meter(bridge.url, retries=0)
-    assert caught.value.key == "cannot_open_port"
+        report = await probe(bridge.url, listen_time=0.2)
+    assert caught.value.key == "bridge_refused"
+    assert caught.value.words.startswith("Device open failure")
     assert "Device open failure" in str(caught.value)
+    # The probe stops at the refusal and quotes it.
+    assert len(report.attempts) == 1
+    assert report.attempts[0].finding.key is FindingKey.BRIDGE_REFUSED
+    assert report.verdict.key is VerdictKey.BRIDGE_REFUSED
+    assert report.verdict.placeholders["error"] == caught.value.words
 
 
 async def test_meter_gone_during_the_read_is_a_lost_connection(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from custom_components.landis_gyr_optical.meter.variants import (
     Variant,
     parse_key,
 )
+from custom_components.landis_gyr_optical.meter.verdicts import AttemptName, FindingKey, Verdict
 from tests.simulator.dlms import PtyPushMeter, PullMeter, standard_objects
 from tests.simulator.sml import sml_push_frames
 
@@ -50,7 +51,9 @@ async def test_port_error_stops_the_probe() -> None:
 
 
 def test_summary_of_garbled_attempts() -> None:
-    attempt = ProbeAttempt("x", None, b"", b"\x00\x01", "garbled", False, None)
+    attempt = ProbeAttempt(
+        Verdict(AttemptName.SIGN_ON), None, b"", b"\x00\x01", Verdict(FindingKey.GARBLED), False, None
+    )
     assert ProbeReport("p", (attempt,), None, None).summary.startswith("Bytes came back")
 
 

@@ -20,6 +20,8 @@ from custom_components.landis_gyr_optical.meter.errors import MeterError, NoAnsw
 from custom_components.landis_gyr_optical.meter.probe import ProbeAttempt
 from custom_components.landis_gyr_optical.meter.verdicts import (
     ENGLISH,
+    AttemptName,
+    FindingKey,
     Verdict,
     VerdictKey,
     failure_verdict,
@@ -32,11 +34,22 @@ SIGN_ON = b"/?!\r\n"
 ZCX = b"/LGZ5\\2ZCXe110CRU0L3D2.03\r\n"
 
 
+NAMES = {
+    "sign-on": AttemptName.SIGN_ON,
+    "listen": AttemptName.LISTEN_PUSH,
+    "mode E": AttemptName.MODE_E,
+    "7E2": AttemptName.SIGN_ON_7E2,
+    "han": AttemptName.HAN,
+}
+
+
 def attempt(
     name: str, sent: bytes = b"", received: bytes = b"", error: MeterError | None = None
 ) -> ProbeAttempt:
+    label = Verdict(NAMES[name], {"baud": "9600"})
+    finding = Verdict(FindingKey.SILENT)
     return ProbeAttempt(
-        name=name, settings=None, sent=sent, received=received, verdict="", ok=False, error=error
+        label=label, settings=None, sent=sent, received=received, finding=finding, ok=False, error=error
     )
 
 
@@ -66,18 +79,20 @@ def test_garbled_bytes() -> None:
 
 def test_identification_then_no_readout() -> None:
     attempts = [
-        attempt("sign-on at 300 Bd 7E1 (modes A, B, C)", SIGN_ON, SIGN_ON + ZCX, NoAnswerError("x")),
-        attempt("listen for pushes at 9600 Bd 8N1"),
-        attempt("sign-on at 300 Bd 7E2 (heat meters)", SIGN_ON, ZCX),
+        attempt("sign-on", SIGN_ON, SIGN_ON + ZCX, NoAnswerError("x")),
+        attempt("listen"),
+        attempt("7E2", SIGN_ON, ZCX),
     ]
     verdict = failure_verdict("p", attempts)
     assert verdict.key is VerdictKey.IDENTIFICATION_NO_READOUT
     assert verdict.placeholders["identification"] == "LGZ5\\2ZCXe110CRU0L3D2.03"
     assert verdict.placeholders["tried"] == (
-        "listen for pushes at 9600 Bd 8N1; sign-on at 300 Bd 7E2 (heat meters)"
+        "listen for pushes at 9600 Bd 8N1 (DLMS/COSEM, SML); sign-on at 300 Bd 7E2 (heat meters)"
     )
+    assert [name.key for name in verdict.tried] == [AttemptName.LISTEN_PUSH, AttemptName.SIGN_ON_7E2]
     alone = failure_verdict("p", attempts[:1])
     assert alone.placeholders["tried"] == "nothing else"
+    assert alone.as_dict()["tried"] == [{"key": "nothing_else", "placeholders": {}}]
 
 
 def test_locked_e_redes_port_points_to_the_han_port() -> None:

@@ -42,6 +42,7 @@ from custom_components.landis_gyr_optical.meter.iec62056_21.session import Proto
 from custom_components.landis_gyr_optical.meter.line import Framing
 from custom_components.landis_gyr_optical.meter.probe import ProbeAttempt, ProbeReport
 from custom_components.landis_gyr_optical.meter.variants import MeterConfig, Variant
+from custom_components.landis_gyr_optical.meter.verdicts import AttemptName, FindingKey, Verdict
 from custom_components.landis_gyr_optical.ports import port_label, valid_port
 
 from .conftest import METER_SERIAL, PORT, entry_data, make_readout
@@ -134,7 +135,16 @@ async def test_manual_port_and_detection(hass: HomeAssistant, mock_read_meter: A
     """No port found: manual entry (validated), then detection shows what it found."""
     report = ProbeReport(
         port="socket://192.0.2.1:8888",
-        attempts=(ProbeAttempt("sign-on", MeterConfig(Variant.MODE_C), b"/?!\r\n", b"/LGZ4", "ok", True),),
+        attempts=(
+            ProbeAttempt(
+                Verdict(AttemptName.SIGN_ON),
+                MeterConfig(Variant.MODE_C),
+                b"/?!\r\n",
+                b"/LGZ4",
+                Verdict(FindingKey.READOUT, {"identification": "LGZ4", "baud": "300"}),
+                True,
+            ),
+        ),
         readout=make_readout(baud=300),
         settings=MeterConfig(Variant.MODE_C, framing=Framing.SEVEN_E_ONE, fixed_baud=300),
     )
@@ -155,6 +165,10 @@ async def test_manual_port_and_detection(hass: HomeAssistant, mock_read_meter: A
         result = await _read(hass, result, _protocol_input("auto", address="42"))
         assert result["type"] is FlowResultType.FORM and result["step_id"] == "found"
         assert result["description_placeholders"]["identification"] == "LGZ4ZMF100AC.M27"
+        assert result["description_placeholders"]["attempts"] == (
+            "\n\nWhat the detection tried\n- sign-on at 300 Bd 7E1 (modes A, B, C): identification /LGZ4; "
+            "verified readout () at 300 Bd with  data sets"
+        )
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert probe.call_args.kwargs == {"address": "42", "max_baud": 9600, "listen_time": 12.0}
@@ -210,7 +224,10 @@ async def test_read_errors(
         (
             ((NoAnswerError("no readout"), b"/?!\r\n/ISK5MT174-0001\r\n"), (None, b"")),
             "identification_no_readout",
-            {"identification": "ISK5MT174-0001", "tried": "try 1"},
+            {
+                "identification": "ISK5MT174-0001",
+                "tried": "E-Redes HAN (Modbus RTU) at 9600 Bd 8N1 and 8N2, then at 19200 Bd",
+            },
         ),
     ],
     ids=["port", "garbled", "echo", "nothing", "identification"],
@@ -226,8 +243,8 @@ async def test_detection_fails(
     report = ProbeReport(
         PORT,
         tuple(
-            ProbeAttempt(f"try {n}", None, b"/?!\r\n", received, "failed", False, error)
-            for n, (error, received) in enumerate(attempts)
+            ProbeAttempt(Verdict(name), None, b"/?!\r\n", received, Verdict(FindingKey.SILENT), False, error)
+            for name, (error, received) in zip((AttemptName.SIGN_ON, AttemptName.HAN), attempts, strict=True)
         ),
         None,
         None,
@@ -238,7 +255,23 @@ async def test_detection_fails(
     assert result["errors"] == {"base": key}
     placeholders = result["description_placeholders"]
     assert {name: placeholders[name] for name in shown} == shown
-    assert set(placeholders) == {"port", "error", "identification", "diagnostic", "tried", "variant"}
+    assert set(placeholders) == {
+        "port",
+        "error",
+        "identification",
+        "diagnostic",
+        "tried",
+        "variant",
+        "attempts",
+    }
+    lines = placeholders["attempts"].split("\n")
+    if key == "cannot_open_port":
+        assert lines == [""]  # a port error is the step's own error; the attempts are not shown
+    else:
+        assert lines[-2:] == [
+            "- sign-on at 300 Bd 7E1 (modes A, B, C): silent: nothing came back",
+            "- E-Redes HAN (Modbus RTU) at 9600 Bd 8N1 and 8N2, then at 19200 Bd: silent: nothing came back",
+        ]
 
 
 async def test_already_configured(
@@ -475,8 +508,24 @@ async def test_detection_reports_refused_registers(hass: HomeAssistant, mock_por
 
     refused = RegisterNotEnabledError([BY_ADDRESS[0x0016]])
     attempts = (
-        ProbeAttempt("sign-on", None, b"", b"", "silent", False, NoAnswerError("silent")),
-        ProbeAttempt("han", MeterConfig(Variant.EREDES_HAN), b"", b"", str(refused), False, refused),
+        ProbeAttempt(
+            Verdict(AttemptName.SIGN_ON),
+            None,
+            b"",
+            b"",
+            Verdict(FindingKey.SILENT),
+            False,
+            NoAnswerError("x"),
+        ),
+        ProbeAttempt(
+            Verdict(AttemptName.HAN),
+            MeterConfig(Variant.EREDES_HAN),
+            b"",
+            b"",
+            Verdict(FindingKey.CREDENTIALS, {"error": str(refused)}),
+            False,
+            refused,
+        ),
     )
     report = ProbeReport(PORT, attempts, None, None)
     assert report.summary.startswith("A meter answered, but: the meter refuses")

@@ -15,8 +15,40 @@ from syrupy.filters import props
 
 from custom_components.landis_gyr_optical.const import DOMAIN
 from custom_components.landis_gyr_optical.diagnostics import _port_kind
+from custom_components.landis_gyr_optical.meter.errors import NoAnswerError
+from custom_components.landis_gyr_optical.meter.probe import ProbeAttempt, ProbeReport
+from custom_components.landis_gyr_optical.meter.variants import MeterConfig, Variant
+from custom_components.landis_gyr_optical.meter.verdicts import AttemptName, FindingKey, Verdict
+from custom_components.landis_gyr_optical.probe_record import REDACTED, probe_record
 
-from .conftest import METER_SERIAL, entry_data
+from .conftest import METER_SERIAL, PORT, entry_data, make_readout
+
+
+def detection_record() -> dict[str, object]:
+    """What the flow stores of a detection: a silent sign-on with the address, then the readout."""
+    readout = make_readout()
+    config = MeterConfig(Variant.MODE_C, address="4711")
+    silent = ProbeAttempt(
+        Verdict(AttemptName.SIGN_ON_ADDRESS, {"address": "4711"}),
+        config,
+        b"/?4711!\r\n",
+        b"",
+        Verdict(FindingKey.SILENT),
+        False,
+        NoAnswerError(f"no answer on {PORT}"),
+        2.8,
+    )
+    found = ProbeAttempt(
+        Verdict(AttemptName.SIGN_ON),
+        config,
+        b"/?!\r\n\x06040\r\n",
+        readout.raw,
+        Verdict(FindingKey.READOUT, {"identification": "LGZ4ZMF100AC.M27", "checksum": "bcc"}),
+        True,
+        None,
+        9.5,
+    )
+    return probe_record(ProbeReport(PORT, (silent, found), readout, config))
 
 
 async def test_diagnostics(
@@ -29,7 +61,7 @@ async def test_diagnostics(
         domain=DOMAIN,
         title="Landis+Gyr ZMF100AC.M27",
         unique_id=METER_SERIAL,
-        data=entry_data(address="4711", usb_id="0403:6001_A1B2C3"),
+        data=entry_data(address="4711", usb_id="0403:6001_A1B2C3", probe=detection_record()),
         options={"scan_interval": 60, "max_power_kw": 60.0},
         entry_id="01JDIAGNOSTICS",
     )
@@ -41,6 +73,14 @@ async def test_diagnostics(
     text = json.dumps(result)
     assert METER_SERIAL not in text
     assert "4711" not in text and "A1B2C3" not in text
+    assert METER_SERIAL.encode().hex() not in text and b"4711".hex() not in text
+    probe = result["probe"]
+    assert result["entry"]["data"]["probe"] == REDACTED
+    assert [attempt["verdict"]["key"] for attempt in probe["attempts"]] == ["silent", "readout"]
+    assert probe["attempts"][0]["name"]["placeholders"] == {"address": REDACTED}
+    assert probe["attempts"][0]["sent"] == f"2f3f {REDACTED} 210d0a"
+    assert REDACTED in probe["attempts"][1]["received"]
+    assert probe["summary"]["key"] == "found"
     assert result["guard"]["verdicts"]["1-0:1.8.0"] == {"confirmed": 1, "held_first": 1}
     assert result["last_read"]["readout"]["history"] == {"1-0:1.8.0*1": "000200.000*kWh"}
     assert result["port_kind"] == "serial by-id"

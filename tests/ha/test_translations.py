@@ -27,10 +27,15 @@ from custom_components.landis_gyr_optical.meter.iec62056_21.datasets import pars
 from custom_components.landis_gyr_optical.meter.iec62056_21.messages import Identification
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
 from custom_components.landis_gyr_optical.meter.verdicts import (
+    ATTEMPT_ENGLISH,
+    ATTEMPT_PLACEHOLDERS,
     ENGLISH as VERDICT_ENGLISH,
     PLACEHOLDERS as VERDICT_PLACEHOLDERS,
+    AttemptName,
+    FindingKey,
     VerdictKey,
 )
+from custom_components.landis_gyr_optical.probe_record import ATTEMPT_SELECTOR, FINDING_SELECTOR, HEADING
 
 PACKAGE = "custom_components.landis_gyr_optical"
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / "landis_gyr_optical"
@@ -615,3 +620,15 @@ def test_verdicts_read_the_same_in_the_core_and_in_english() -> None:
     assert {key: errors.get(key) for key in VerdictKey} == {key: VERDICT_ENGLISH[key] for key in VerdictKey}
     used = set().union(*(placeholders(text) for text in VERDICT_ENGLISH.values()))
     assert used <= set(VERDICT_PLACEHOLDERS)
+
+
+def test_attempt_names_and_findings_read_the_same_in_the_core_and_in_english() -> None:
+    """Each attempt's line in the flow is ``selector.probe_attempt`` and ``selector.probe_finding``."""
+    names = ENGLISH["selector"][ATTEMPT_SELECTOR]["options"]
+    findings = ENGLISH["selector"][FINDING_SELECTOR]["options"]
+    assert {key: names.get(key) for key in AttemptName} == {key: ATTEMPT_ENGLISH[key] for key in AttemptName}
+    assert {key: findings.get(key) for key in FindingKey} == {key: ATTEMPT_ENGLISH[key] for key in FindingKey}
+    assert set(names) - set(AttemptName) == {HEADING}
+    assert set(findings) == set(FindingKey)
+    used = set().union(*(placeholders(text) for text in ATTEMPT_ENGLISH.values()))
+    assert used == set(ATTEMPT_PLACEHOLDERS)

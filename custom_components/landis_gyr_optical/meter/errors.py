@@ -45,6 +45,21 @@ class ConnectionLostError(PortError):
         self.args = (f"the connection to {port} was lost during the read: {reason}",)
 
 
+class BridgeRefusedError(PortError):
+    """A network bridge took the connection but could not open its own serial device.
+
+    ser2net writes its reason (``Device open failure ...``) as data before it hangs up;
+    ``words`` keeps that line.
+    """
+
+    key = "bridge_refused"
+
+    def __init__(self, port: str, words: str) -> None:
+        """Name the port and what the bridge said."""
+        super().__init__(port, f"the bridge says {words!r}")
+        self.words = words
+
+
 class NoAnswerError(MeterError):
     """The meter stayed silent, or stopped sending before the message was complete."""
 

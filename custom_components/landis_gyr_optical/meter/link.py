@@ -23,7 +23,7 @@ from typing import Final, Self
 
 import serialx
 
-from .errors import ConnectionLostError, PortError
+from .errors import BridgeRefusedError, ConnectionLostError, PortError
 from .line import Framing, LineSettings
 from .parity import ParityCheck, ParityDecoder, with_even_parity
 from .rfc2217 import transport_for
@@ -193,7 +193,7 @@ class Link:
         """Raise the bridge's own words when the first bytes are a ser2net refusal, not meter data."""
         if is_network_port(self.port) and data.lstrip().startswith(_BRIDGE_REFUSALS):
             text = data.strip().split(b"\r\n", 1)[0].decode("ascii", "replace")
-            raise PortError(describe_port(self.port), f"the bridge says {text!r}")
+            raise BridgeRefusedError(describe_port(self.port), text)
 
     async def switch(self, line: LineSettings) -> None:
         """Change rate and framing (a no-op on a fixed-rate bridge)."""

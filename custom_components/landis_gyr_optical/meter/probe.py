@@ -26,7 +26,14 @@ from .readout import Direction, Readout, TraceEntry, printable
 from .sml.client import read_sml_push
 from .sml.frames import START as SML_START
 from .variants import MeterConfig, Variant
-from .verdicts import CREDENTIAL_ERRORS, Verdict, failure_verdict
+from .verdicts import (
+    CREDENTIAL_ERRORS,
+    AttemptName,
+    FindingKey,
+    Verdict,
+    bridge_verdict,
+    failure_verdict,
+)
 
 DEFAULT_LISTEN_TIME = 12.0
 """Seconds to listen for a mode D or P1 push (they come every 1-10 s)."""
@@ -39,16 +46,30 @@ _MAX_RAW = 512
 
 @dataclass(frozen=True, slots=True)
 class ProbeAttempt:
-    """One variant tried, with the evidence."""
+    """One variant tried, with the evidence.
 
-    name: str
+    ``label`` says what was tried and ``finding`` what came of it, as keys with placeholders
+    (``name`` and ``verdict`` are their English).
+    """
+
+    label: Verdict
     settings: MeterConfig | None
     sent: bytes
     received: bytes
-    verdict: str
+    finding: Verdict
     ok: bool
     error: MeterError | None = None
     duration: float = 0.0
+
+    @property
+    def name(self) -> str:
+        """What was tried, in English."""
+        return self.label.text
+
+    @property
+    def verdict(self) -> str:
+        """What came of it, in English."""
+        return self.finding.text
 
     def as_dict(self) -> dict[str, object]:
         """Return the attempt for JSON output."""
@@ -58,6 +79,7 @@ class ProbeAttempt:
             "received": printable(self.received[:_MAX_RAW]),
             "received_bytes": len(self.received),
             "verdict": self.verdict,
+            "verdict_key": str(self.finding.key),
             "ok": self.ok,
             "error": None if self.error is None else self.error.key,
             "duration": round(self.duration, 3),
@@ -76,14 +98,24 @@ class ProbeReport:
     @property
     def summary(self) -> str:
         """One paragraph for the user, in any interface: what answered, or what to check."""
+        return self.outcome.text
+
+    @property
+    def outcome(self) -> Verdict:
+        """The summary as a key: what answered (``FOUND``), or the verdict of a probe without a readout."""
         if self.readout is not None and self.settings is not None:
             readout = self.readout
-            return (
-                f"The meter ({readout.manufacturer or readout.identity.flag_id}, "
-                f"{readout.identity}) answered to {self.settings.describe()}: readout at "
-                f"{readout.baud} Bd with {len(readout.registers)} data sets."
+            return Verdict(
+                FindingKey.FOUND,
+                {
+                    "manufacturer": readout.manufacturer or readout.identity.flag_id,
+                    "identification": str(readout.identity),
+                    "variant": self.settings.describe(),
+                    "baud": str(readout.baud),
+                    "registers": str(len(readout.registers)),
+                },
             )
-        return self.verdict.text
+        return self.verdict
 
     @property
     def verdict(self) -> Verdict:
@@ -105,7 +137,7 @@ class ProbeReport:
 
 @dataclass(frozen=True, slots=True)
 class _Variant:
-    name: str
+    label: Verdict
     settings: SessionSettings
 
 
@@ -117,14 +149,16 @@ def variants(
     found: list[_Variant] = []
     if address:
         found.append(
-            _Variant(f"sign-on with address {address!r} at 300 Bd 7E1", replace(base, address=address))
+            _Variant(
+                Verdict(AttemptName.SIGN_ON_ADDRESS, {"address": address}), replace(base, address=address)
+            )
         )
     found += [
-        _Variant("sign-on at 300 Bd 7E1 (modes A, B, C)", base),
-        _Variant("battery wake-up, then sign-on at 300 Bd 7E1", replace(base, wake_up=True)),
-        _Variant("sign-on at 300 Bd 7E2 (heat meters)", replace(base, framing=Framing.SEVEN_E_TWO)),
+        _Variant(Verdict(AttemptName.SIGN_ON), base),
+        _Variant(Verdict(AttemptName.WAKE_UP), replace(base, wake_up=True)),
+        _Variant(Verdict(AttemptName.SIGN_ON_7E2), replace(base, framing=Framing.SEVEN_E_TWO)),
         _Variant(
-            f"listen for mode D pushes at {MODE_D_BAUD} Bd 7E1",
+            Verdict(AttemptName.LISTEN_MODE_D, {"baud": str(MODE_D_BAUD)}),
             replace(base, protocol=Protocol.MODE_D, push_timeout=listen_time),
         ),
     ]
@@ -133,15 +167,12 @@ def variants(
         # wrong parity bits and stays silent, unless the parity bits are added here.
         found.insert(
             2 if address else 1,
-            _Variant(
-                "sign-on at 300 Bd through a bridge at 8N1 (parity bits added here)",
-                replace(base, software_parity=True),
-            ),
+            _Variant(Verdict(AttemptName.SIGN_ON_SOFTWARE_PARITY), replace(base, software_parity=True)),
         )
     if can_switch_rate(port):
         found.append(
             _Variant(
-                "listen for DSMR P1 pushes at 115200 Bd 8N1",
+                Verdict(AttemptName.LISTEN_P1),
                 replace(
                     base,
                     protocol=Protocol.MODE_D,
@@ -252,7 +283,7 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
             context = _Context(port, settings, evidence)
             return (
                 ProbeAttempt(
-                    variant.name,
+                    variant.label,
                     config,
                     sent or bytes(evidence.sent),
                     received or bytes(evidence.received),
@@ -267,7 +298,7 @@ async def _try(port: str, variant: _Variant) -> tuple[ProbeAttempt, Readout | No
             await link.close()
     if settings.protocol is Protocol.AUTO:
         config = replace(config, variant=Variant(readout.protocol))
-    return _success(variant.name, config, readout, started)
+    return _success(variant.label, config, readout, started)
 
 
 async def _session(link: Link, settings: SessionSettings, clock: SessionClock) -> Readout:
@@ -286,37 +317,42 @@ async def _session(link: Link, settings: SessionSettings, clock: SessionClock) -
 
 
 def _success(
-    name: str, config: MeterConfig, readout: Readout, started: float
+    label: Verdict, config: MeterConfig, readout: Readout, started: float
 ) -> tuple[ProbeAttempt, Readout]:
     sent, received = _split(readout.trace)
     if not received:
         received = readout.raw
-    verdict = (
-        f"{_identified(readout)}; verified readout ({readout.checksum}) at "
-        f"{readout.baud} Bd with {len(readout.registers)} data sets"
+    identity = readout.identity
+    iec = identity.iec_identification
+    finding = Verdict(
+        FindingKey.READOUT if iec is not None else FindingKey.READOUT_METER,
+        {
+            "identification": iec if iec is not None else identity.identification,
+            "checksum": str(readout.checksum),
+            "baud": str(readout.baud),
+            "registers": str(len(readout.registers)),
+        },
     )
     return ProbeAttempt(
-        name, config, sent, received, verdict, True, None, time.monotonic() - started
+        label, config, sent, received, finding, True, None, time.monotonic() - started
     ), readout
 
 
-def _identified(readout: Readout) -> str:
-    identity = readout.identity
-    if identity.iec_identification is not None:
-        return f"identification /{identity.iec_identification}"
-    return f"meter {identity.identification}"
-
-
 def _failure(
-    name: str, config: MeterConfig | None, err: MeterError, started: float, evidence: Recording, port: str
+    label: Verdict,
+    config: MeterConfig | None,
+    err: MeterError,
+    started: float,
+    evidence: Recording,
+    port: str,
 ) -> tuple[ProbeAttempt, None]:
     """Describe a failed attempt of a binary protocol (no IEC identification to look for)."""
     sent, received = bytes(evidence.sent), bytes(evidence.received)
     if isinstance(err, PortError) or err.key in CREDENTIAL_ERRORS or not received:
-        verdict = _verdict(err, received, _Context(port, None, evidence))
+        finding = _verdict(err, received, _Context(port, None, evidence))
     else:
-        verdict = f"{len(received)} bytes came back but no verified readout: {err}"
-    return ProbeAttempt(name, config, sent, received, verdict, False, err, time.monotonic() - started), None
+        finding = Verdict(FindingKey.NO_VERIFIED_READOUT, {"count": str(len(received)), "error": str(err)})
+    return ProbeAttempt(label, config, sent, received, finding, False, err, time.monotonic() - started), None
 
 
 def _split(trace: tuple[TraceEntry, ...] | list[TraceEntry]) -> tuple[bytes, bytes]:
@@ -342,49 +378,42 @@ class _Context:
         return self.settings is not None and self.settings.software_parity
 
 
-type _Rule = Callable[[MeterError, bytes, _Context], str | None]
+type _Rule = Callable[[MeterError, bytes, _Context], Verdict | None]
 
 
-def _port_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
-    return f"port error: {err.reason}" if isinstance(err, PortError) else None
-
-
-def _credentials_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
-    return str(err) if err.key in CREDENTIAL_ERRORS else None
-
-
-def _parity_stripped_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
-    """Parity bits added here, but the bridge's own UART runs 7E1 and strips them: not noise."""
-    raw = bytes(context.evidence.received)
-    if context.parity_added and isinstance(err, ParityError) and raw and all(byte < 0x80 for byte in raw):
-        return (
-            "the answer carries no parity bits (bit 7 always clear): the bridge's serial side "
-            "already runs 7E1, so read without adding parity bits here"
-        )
+def _port_verdict(err: MeterError, received: bytes, context: _Context) -> Verdict | None:
+    if isinstance(err, PortError):
+        if (bridge := bridge_verdict(context.port, err)) is not None:
+            return Verdict(FindingKey.BRIDGE_REFUSED, {"error": bridge.placeholders["error"]})
+        return Verdict(FindingKey.PORT_ERROR, {"error": err.reason})
     return None
 
 
-def _silent_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
+def _credentials_verdict(err: MeterError, received: bytes, context: _Context) -> Verdict | None:
+    return Verdict(FindingKey.CREDENTIALS, {"error": str(err)}) if err.key in CREDENTIAL_ERRORS else None
+
+
+def _parity_stripped_verdict(err: MeterError, received: bytes, context: _Context) -> Verdict | None:
+    """Parity bits added here, but the bridge's own UART runs 7E1 and strips them: not noise."""
+    raw = bytes(context.evidence.received)
+    if context.parity_added and isinstance(err, ParityError) and raw and all(byte < 0x80 for byte in raw):
+        return Verdict(FindingKey.PARITY_STRIPPED)
+    return None
+
+
+def _silent_verdict(err: MeterError, received: bytes, context: _Context) -> Verdict | None:
     if received or context.evidence.received:
         return None
     if context.raw_bridge and context.settings is not None and not context.parity_added:
-        return (
-            "silent: nothing came back (a bridge whose serial side runs 8N1 sends characters "
-            "without parity bits, which a 7E1 meter ignores: the attempt with parity bits added "
-            "here tests that)"
-        )
-    return "silent: nothing came back"
+        return Verdict(FindingKey.SILENT_8N1_BRIDGE)
+    return Verdict(FindingKey.SILENT)
 
 
-def _garbled_verdict(err: MeterError, received: bytes, context: _Context) -> str | None:
+def _garbled_verdict(err: MeterError, received: bytes, context: _Context) -> Verdict | None:
     if b"/" in received:
         return None
-    if context.raw_bridge:
-        return (
-            f"{len(received)} bytes came back but no identification: the bridge's serial side "
-            f"is not at this attempt's rate and framing ({err})"
-        )
-    return f"{len(received)} bytes came back but no identification (rate or framing mismatch?): {err}"
+    key = FindingKey.GARBLED_BRIDGE if context.raw_bridge else FindingKey.GARBLED
+    return Verdict(key, {"count": str(len(received)), "error": str(err)})
 
 
 VERDICT_RULES: tuple[_Rule, ...] = (
@@ -397,11 +426,11 @@ VERDICT_RULES: tuple[_Rule, ...] = (
 """The verdicts of a failed attempt, most specific first; the first that applies is given."""
 
 
-def _verdict(err: MeterError, received: bytes, context: _Context) -> str:
+def _verdict(err: MeterError, received: bytes, context: _Context) -> Verdict:
     for rule in VERDICT_RULES:
         if (verdict := rule(err, received, context)) is not None:
             return verdict
-    return f"answered, but the readout failed: {err}"
+    return Verdict(FindingKey.NO_READOUT, {"error": str(err)})
 
 
 async def _try_dlms_optical(
@@ -412,11 +441,7 @@ async def _try_dlms_optical(
     The attempt keeps every byte sent and received, also when the meter refuses.
     """
     variant = Variant.DLMS_MODE_E if mode_e else Variant.DLMS_HDLC
-    name = (
-        "sign-on for mode E, then DLMS/COSEM over HDLC"
-        if mode_e
-        else f"DLMS/COSEM over HDLC at {DLMS_BAUD} Bd 8N1 (SNRM)"
-    )
+    name = Verdict(AttemptName.MODE_E) if mode_e else Verdict(AttemptName.HDLC, {"baud": str(DLMS_BAUD)})
     clock = SessionClock()
     started = time.monotonic()
     try:
@@ -442,7 +467,7 @@ async def _try_dlms_optical(
 
 
 async def _try_han(port: str) -> tuple[ProbeAttempt, Readout | None]:
-    name = "E-Redes HAN (Modbus RTU) at 9600 Bd 8N1 and 8N2, then at 19200 Bd"
+    name = Verdict(AttemptName.HAN)
     started = time.monotonic()
     with recording() as evidence:
         try:
@@ -491,7 +516,7 @@ async def _listen(
     A silent line is given up after ``SNIFF_TIME``; once the bytes look like a push, the
     matching reader waits for the next whole one (up to ``listen_time``).
     """
-    name = f"listen for pushes at {DLMS_BAUD} Bd 8N1 (DLMS/COSEM, SML)"
+    name = Verdict(AttemptName.LISTEN_PUSH, {"baud": str(DLMS_BAUD)})
     started = time.monotonic()
     received = bytearray()
     kind: Variant | None = None
@@ -525,7 +550,11 @@ async def _listen(
     if readout is not None and config is not None:
         return _success(name, config, readout, started)
     data = bytes(evidence.received)
-    verdict = "silent: nothing came back" if not data else f"{len(data)} bytes of unknown data"
+    verdict = (
+        Verdict(FindingKey.SILENT)
+        if not data
+        else Verdict(FindingKey.UNKNOWN_DATA, {"count": str(len(data))})
+    )
     silence: MeterError | None = NoAnswerError(f"no push at {DLMS_BAUD} Bd 8N1") if not data else None
     return ProbeAttempt(name, None, b"", data, verdict, False, silence, time.monotonic() - started), None
 
