@@ -16,6 +16,7 @@ from custom_components.landis_gyr_optical.const import (
     CONF_AUTHENTICATION_KEY,
     CONF_KEY,
     CONF_PASSWORD,
+    CONF_PROBE,
     CONF_SLAVE,
     DOMAIN,
 )
@@ -31,6 +32,8 @@ PASSWORD = "12345678"  # noqa: S105 - the simulated meter's password
 PULL_SERIAL = "LGZ0093121456"
 """Serial numbers the simulated meters report (``standard_objects()``, ``push_apdu()``)."""
 PUSH_SERIAL = "LGZ1030653520967"
+DETECTION = {"summary": {"key": "found", "placeholders": {"baud": "9600"}}, "attempts": []}
+"""What the entry kept of the detection that found the meter (``probe_record``)."""
 
 
 def _reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[dict[str, Any]]:
@@ -66,7 +69,9 @@ async def test_refused_password_starts_reauth_and_the_new_one_is_stored(hass: Ho
             title="Landis+Gyr ZMD",
             unique_id=PULL_SERIAL,
             data=entry_data(
-                port=meter.port, protocol="dlms_mode_e", **{CONF_PASSWORD: "nope", CONF_SLAVE: 1}
+                port=meter.port,
+                protocol="dlms_mode_e",
+                **{CONF_PASSWORD: "nope", CONF_SLAVE: 1, CONF_PROBE: DETECTION},
             ),
             options={"scan_interval": 60, "max_power_kw": 60.0},
         )
@@ -90,6 +95,7 @@ async def test_refused_password_starts_reauth_and_the_new_one_is_stored(hass: Ho
         result = await _submit(hass, flow["flow_id"], {CONF_PASSWORD: PASSWORD})
         assert result["type"] is FlowResultType.ABORT and result["reason"] == "reauth_successful"
         assert entry.data[CONF_PASSWORD] == PASSWORD
+        assert entry.data[CONF_PROBE] == DETECTION  # new credentials, same meter: the record stays
         await hass.async_block_till_done()
         assert entry.state is ConfigEntryState.LOADED
         assert not _reauth_flows(hass, entry)
