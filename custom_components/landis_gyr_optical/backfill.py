@@ -3,7 +3,8 @@
 When the energy totals come back after a gap (Home Assistant was down, reads failed), the
 long-term statistics lack the hours in between and the Energy dashboard would show the
 whole consumption in the hour reads came back. Here the meter's load profile for those
-hours is read (IEC 62056-21 programming mode, read only) and imported into the totals'
+hours is read (IEC 62056-21 programming mode, or the DLMS/COSEM Profile Generic
+``1-0:99.1.0.255`` of a pull meter, both read only) and imported into the totals'
 own statistics: each missed hour gets what the meter recorded in it. The rows continue
 the last hour that was recorded live, and end at or below the total just confirmed by
 the spike guard, so the sums join the live ones without a step and never decrease.
@@ -35,13 +36,14 @@ from homeassistant.util.unit_conversion import EnergyConverter
 
 from .const import CONF_IMPORT_HISTORY, DOMAIN, LOGGER
 from .meter.backfill import Anchor, Backfill, history_anchor, hourly_backfill
+from .meter.dlms.profile_client import read_dlms_profile
 from .meter.errors import MeterError, ProfileUnavailableError
 from .meter.guard import ENERGY_UNITS_IN_KILO
 from .meter.iec62056_21.profile_client import read_profile
 from .meter.iec62056_21.programming import ProfileRequest
 from .meter.load_profile import LoadProfile
 from .meter.obis import ObisCode
-from .meter.variants import Variant
+from .meter.variants import DLMS_PULL_VARIANTS, PROFILE_VARIANTS, Variant
 
 if TYPE_CHECKING:
     from .coordinator import LandisGyrCoordinator, MeterData
@@ -123,8 +125,10 @@ class ProfileBackfill:
 
     @property
     def supported(self) -> bool:
-        """Whether this entry's meter has a load profile this integration can read (mode C)."""
-        return self.coordinator.config.variant is Variant.MODE_C and "recorder" in self.hass.config.components
+        """Whether this entry's meter has a load profile this integration can read."""
+        return (
+            self.coordinator.config.variant in PROFILE_VARIANTS and "recorder" in self.hass.config.components
+        )
 
     @callback
     def async_note_read(self, data: MeterData) -> None:
@@ -189,11 +193,7 @@ class ProfileBackfill:
             start = dt_util.as_local(first).replace(tzinfo=None) + offset
         try:
             async with self.coordinator.exclusive_port():
-                profile = await read_profile(
-                    self.coordinator.port,
-                    self.coordinator.config.session_settings(),
-                    ProfileRequest(start=start),
-                )
+                profile = await self._read_profile(start)
         except MeterError as err:
             LOGGER.info(
                 "%s: the load profile could not be read: %s", self.coordinator.config_entry.title, err
@@ -212,6 +212,20 @@ class ProfileBackfill:
             if result is not None:
                 report.totals[key] = result
         self.last = report
+
+    async def _read_profile(self, start: datetime | None) -> LoadProfile:
+        """Read the profile from ``start`` (meter clock; ``None``: all it holds) the variant's way."""
+        config, port = self.coordinator.config, self.coordinator.port
+        if config.variant in DLMS_PULL_VARIANTS:
+            return await read_dlms_profile(
+                port,
+                mode_e=config.variant is Variant.DLMS_MODE_E,
+                address=config.address,
+                max_baud=config.max_baud,
+                settings=config.pull_settings(),
+                start=start,
+            )
+        return await read_profile(port, config.session_settings(), ProfileRequest(start=start))
 
     async def _statistics(self, statistic_id: str, gap: _Gap) -> Anchor | None:
         """Return the row of the last live read's hour in the statistics; for a new entry, any row."""

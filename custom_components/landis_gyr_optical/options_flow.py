@@ -33,7 +33,7 @@ from .const import (
 )
 from .coordinator import default_scan_interval
 from .detection import minimum_interval
-from .meter.variants import Variant
+from .meter.variants import PROFILE_VARIANTS, Variant
 
 
 def interval_selector() -> NumberSelector:
@@ -87,7 +87,7 @@ class LandisGyrOptionsFlow(OptionsFlowWithReload):
                 min=1, max=10000, step=1, unit_of_measurement="kW", mode=NumberSelectorMode.BOX
             )
         )
-        if variant is Variant.MODE_C:
+        if variant in PROFILE_VARIANTS:
             fields[vol.Required(CONF_IMPORT_HISTORY, default=current.get(CONF_IMPORT_HISTORY, True))] = (
                 BooleanSelector()
             )

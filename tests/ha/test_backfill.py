@@ -1,22 +1,26 @@
 """Backfill in Home Assistant: missed hours imported from the load profile into the statistics.
 
-The meter is simulated by its recording (the truth of every 15-minute interval); reads and
-the profile read are mocked at the coordinator's and the backfill's imports (the profile
-exchange itself is tested against the simulated meter in ``tests/iec62056_21``). The
-recorder is real (SQLite in memory) and compiles the statistics as it would live.
+The meter is simulated by its recording (the truth of every 15-minute interval); the
+register reads are mocked at the coordinator's and the variants' imports. A mode C meter's
+profile read is mocked at the backfill's import (its exchange is tested against the
+simulated meter in ``tests/iec62056_21``); a DLMS pull meter's profile (mode E, direct HDLC)
+is read from the simulated pull meter over a pty. The recorder is real (SQLite in memory)
+and compiles the statistics as it would live.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
+import threading
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
-from freezegun.api import FrozenDateTimeFactory
+from freezegun.api import FrozenDateTimeFactory, real_monotonic
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.core import HomeAssistant
@@ -31,13 +35,15 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.landis_gyr_optical.backfill import clock_offset, profile_channel
 from custom_components.landis_gyr_optical.const import CONF_IMPORT_HISTORY, CONF_SCAN_INTERVAL, DOMAIN
+from custom_components.landis_gyr_optical.meter.dlms.profile_client import read_dlms_profile
 from custom_components.landis_gyr_optical.meter.errors import NoAnswerError, ProfileUnavailableError
 from custom_components.landis_gyr_optical.meter.iec62056_21.profile import parse_profile
 from custom_components.landis_gyr_optical.meter.load_profile import LoadProfile
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
+from tests.simulator.dlms_profile import ProfilePullMeter
 from tests.simulator.recording import Recording
 
-from .conftest import METER_SERIAL, entry_data, make_readout
+from .conftest import METER_SERIAL, PORT, entry_data, make_readout
 
 ZONE = "Europe/Berlin"
 BASE = Decimal("1000.000")
@@ -116,34 +122,124 @@ def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integ
     """The recorder first: it must be set up before Home Assistant starts."""
 
 
+BACKFILL = "custom_components.landis_gyr_optical.backfill.read_profile"
+READS = {
+    "mode_c": "custom_components.landis_gyr_optical.coordinator.read_meter",
+    "dlms_mode_e": "custom_components.landis_gyr_optical.meter.variants.read_dlms_mode_e",
+    "dlms_hdlc": "custom_components.landis_gyr_optical.meter.variants.read_dlms_hdlc",
+}
+"""Where each variant's register read is mocked."""
+PROFILE_VARIANTS = ["mode_c", "dlms_mode_e", "dlms_hdlc"]
+
+DLMS_BACKFILL = "custom_components.landis_gyr_optical.backfill.read_dlms_profile"
+
+
+@contextmanager
+def following_real_time(freezer: FrozenDateTimeFactory) -> Iterator[None]:
+    """Let the frozen clock run with real time for a while.
+
+    The harness freezes the event loop's clock with the wall clock, and a serial exchange
+    waits on it (the port's settling pause, reply deadlines, the simulated meter's
+    character times): a thread moves the frozen clock on by the real time that passed.
+    """
+    stop = threading.Event()
+
+    def run() -> None:
+        last = real_monotonic()
+        while not stop.wait(0.002):
+            now = real_monotonic()
+            freezer.tick(timedelta(seconds=now - last))
+            last = now
+
+    thread = threading.Thread(target=run, name="frozen clock follower")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def clocked_dlms_read(freezer: FrozenDateTimeFactory) -> Callable[..., Any]:
+    """The backfill's real DLMS profile read, with the clock following real time while it runs."""
+
+    async def read(*args: Any, **kwargs: Any) -> LoadProfile:
+        with following_real_time(freezer):
+            return await read_dlms_profile(*args, **kwargs)
+
+    return read
+
+
+@dataclass
+class Meter:
+    """The meter of one variant: where its reads are answered and which profile starts it was asked."""
+
+    protocol: str
+    freezer: FrozenDateTimeFactory
+    port: str = PORT
+    simulated: ProfilePullMeter | None = None
+    asked: list[datetime | None] = field(default_factory=list)
+
+    @property
+    def requests(self) -> list[datetime | None]:
+        """The start of every profile read (``None``: the whole profile)."""
+        if self.simulated is not None:
+            return [start for start, _ in self.simulated.ranges]
+        return self.asked
+
+    @contextmanager
+    def serving(self, read: AsyncMock) -> Iterator[None]:
+        """Answer the register reads with ``read`` and the profile reads from the recording."""
+        with ExitStack() as stack:
+            stack.enter_context(patch(READS[self.protocol], read))
+            if self.simulated is None:
+                stack.enter_context(patch(BACKFILL, side_effect=answered_profile(self.asked)))
+            else:
+                stack.enter_context(patch(DLMS_BACKFILL, clocked_dlms_read(self.freezer)))
+            yield
+
+    def entry_data(self) -> dict[str, object]:
+        """The config entry data of this meter."""
+        return entry_data(protocol=self.protocol, port=self.port)
+
+
 @pytest.fixture
-async def entry(hass: HomeAssistant) -> MockConfigEntry:
-    """A mode C meter in Berlin time, the history import off (the gap tests)."""
+async def meter(request: pytest.FixtureRequest, freezer: FrozenDateTimeFactory) -> AsyncIterator[Meter]:
+    """A mode C meter (mocked profile), or a simulated DLMS pull meter keeping ``RECORDING``."""
+    protocol = getattr(request, "param", "mode_c")
+    if protocol == "mode_c":
+        yield Meter(protocol, freezer)
+        return
+    # The tests start at START: a clock moved back after the simulated meter scheduled its
+    # port polls would leave them due days later.
+    freezer.move_to(START)
+    async with ProfilePullMeter(RECORDING, mode_e=protocol == "dlms_mode_e", max_info=128) as simulated:
+        yield Meter(protocol, freezer, simulated.port, simulated)
+        assert simulated.errors == []
+
+
+@pytest.fixture
+async def entry(hass: HomeAssistant, meter: Meter) -> MockConfigEntry:
+    """A meter in Berlin time, the history import off (the gap tests)."""
     await hass.config.async_set_time_zone(ZONE)
     entry = MockConfigEntry(
         domain=DOMAIN,
         unique_id=METER_SERIAL,
-        data=entry_data(),
+        data=meter.entry_data(),
         options={CONF_SCAN_INTERVAL: 60, CONF_IMPORT_HISTORY: False},
     )
     entry.add_to_hass(hass)
     return entry
 
 
+@pytest.mark.parametrize("meter", PROFILE_VARIANTS, indirect=True)
 async def test_failed_reads_gap_is_filled(
-    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, entry: MockConfigEntry, meter: Meter, freezer: FrozenDateTimeFactory
 ) -> None:
     """Reads fail from 02:00 to 09:20: hours 02-08 get the meter's consumption, joining without a step."""
     freezer.move_to(START)
     read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
-    requests: list[datetime | None] = []
-    with (
-        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
-        patch(
-            "custom_components.landis_gyr_optical.backfill.read_profile",
-            side_effect=answered_profile(requests),
-        ),
-    ):
+    with meter.serving(read):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         await advance(hass, freezer, START + timedelta(seconds=6))  # the guard's confirming read
@@ -160,7 +256,7 @@ async def test_failed_reads_gap_is_filled(
         assert len(anchor) == 1
         read.side_effect = lambda *args, **kwargs: readout(dt_util.utcnow())
         await advance(hass, freezer, BACK)
-    assert requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
+    assert meter.requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
     rows = hourly(hass, statistic_id, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), BACK.replace(minute=0))
     assert [dt_util.utc_from_timestamp(row["start"]).hour for row in rows] == list(range(2, 9))
     previous_sum, previous_state = anchor[0]["sum"], anchor[0]["state"]
@@ -175,11 +271,13 @@ async def test_failed_reads_gap_is_filled(
     assert previous_state <= float(total(BACK))
     diagnostics = entry.runtime_data.backfill.diagnostics()
     assert diagnostics["kind"] == "gap"
+    # A demand profile (mean kW; the DLMS meter's in W, scaler 0): integrated over its 15 minutes.
+    assert diagnostics["totals"]["1-0:1.8.0"]["channel"] == "1-0:1.5.0"
     assert diagnostics["totals"]["1-0:1.8.0"]["hours_missing"] == 7
     assert diagnostics["totals"]["1-0:1.8.0"]["hours_filled"] == 7
     assert diagnostics["totals"]["1-0:1.8.0"]["coverage"] == 1.0
     # The hour reads came back: Home Assistant's own row continues the imported sums.
-    with patch("custom_components.landis_gyr_optical.coordinator.read_meter", read):
+    with meter.serving(read):
         for minute in range(21, 60, 5):
             await advance(hass, freezer, BACK.replace(minute=minute, second=5))
         await compile_until(hass, BACK.replace(minute=20), BACK.replace(minute=0) + HOUR)
@@ -208,16 +306,48 @@ async def test_meter_without_profile_is_asked_once(
     refused = AsyncMock(side_effect=ProfileUnavailableError("the meter did not enter programming mode"))
     with (
         patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
-        patch("custom_components.landis_gyr_optical.backfill.read_profile", refused),
+        patch(BACKFILL, refused),
     ):
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await advance(hass, freezer, START + timedelta(seconds=6))
-        await compile_until(hass, START.replace(minute=40), datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
-        await advance(hass, freezer, BACK)
-        await advance(hass, freezer, BACK + timedelta(minutes=1))
+        await _gap_after_first_hour(hass, entry, freezer)
     assert refused.await_count == 1
     diagnostics = entry.runtime_data.backfill.diagnostics()
     assert "programming mode" in diagnostics["error"]
+
+
+@pytest.mark.parametrize("mode_e", [True, False], ids=["dlms_mode_e", "dlms_hdlc"])
+async def test_dlms_meter_without_profile_is_asked_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, mode_e: bool
+) -> None:
+    """A DLMS pull meter without a Profile Generic: one association asks, the gap is not asked again."""
+    await hass.config.async_set_time_zone(ZONE)
+    protocol = "dlms_mode_e" if mode_e else "dlms_hdlc"
+    freezer.move_to(START)
+    read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
+    async with ProfilePullMeter(None, mode_e=mode_e) as simulated:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=METER_SERIAL,
+            data=Meter(protocol, freezer, simulated.port).entry_data(),
+            options={CONF_SCAN_INTERVAL: 60, CONF_IMPORT_HISTORY: False},
+        )
+        entry.add_to_hass(hass)
+        with patch(READS[protocol], read), patch(DLMS_BACKFILL, clocked_dlms_read(freezer)):
+            await _gap_after_first_hour(hass, entry, freezer)
+        assert simulated.sessions == (1 if mode_e else 0)
+        assert sum(apdu[:1] == b"\x60" for apdu in simulated.apdus) == 1, "one association"
+    diagnostics = entry.runtime_data.backfill.diagnostics()
+    assert "keeps no load profile 1-0:99.1.0:" in diagnostics["error"]
+
+
+async def _gap_after_first_hour(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Set up at START, compile hour 01, come back at BACK and read once more a minute later."""
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await advance(hass, freezer, START + timedelta(seconds=6))
+    await compile_until(hass, START.replace(minute=40), datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+    await advance(hass, freezer, BACK)
+    await advance(hass, freezer, BACK + timedelta(minutes=1))
 
 
 def test_channels_and_clock() -> None:
@@ -243,30 +373,24 @@ def _data(value: Any) -> Any:
     return MeterData(value, {}, dt_util.utcnow(), 1.0)
 
 
+@pytest.mark.parametrize("meter", PROFILE_VARIANTS, indirect=True)
 async def test_new_entry_imports_the_stored_history(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, meter: Meter, freezer: FrozenDateTimeFactory
 ) -> None:
     """A new entry (history import on by default) starts with the profile's hours; sums end at zero."""
     await hass.config.async_set_time_zone(ZONE)
     entry = MockConfigEntry(
-        domain=DOMAIN, unique_id=METER_SERIAL, data=entry_data(), options={CONF_SCAN_INTERVAL: 60}
+        domain=DOMAIN, unique_id=METER_SERIAL, data=meter.entry_data(), options={CONF_SCAN_INTERVAL: 60}
     )
     entry.add_to_hass(hass)
     freezer.move_to(START)
     read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
-    requests: list[datetime | None] = []
-    with (
-        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
-        patch(
-            "custom_components.landis_gyr_optical.backfill.read_profile",
-            side_effect=answered_profile(requests),
-        ),
-    ):
+    with meter.serving(read):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await advance(hass, freezer, START + timedelta(seconds=6))
         await advance(hass, freezer, START + timedelta(seconds=70))
         await async_wait_recording_done(hass)
-    assert requests == [None]
+    assert meter.requests == [None]
     statistic_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_SERIAL}_1-0:1.8.0")
     assert statistic_id is not None
     rows = hourly(hass, statistic_id, datetime(2026, 11, 28, tzinfo=UTC), START)
@@ -287,11 +411,15 @@ async def test_new_entry_imports_the_stored_history(
 
 
 async def setup_and_publish(
-    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, read: AsyncMock
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    read: AsyncMock,
+    protocol: str = "mode_c",
 ) -> str:
     """Set the entry up at START, confirm the first total, compile hour 01; return the statistic id."""
     freezer.move_to(START)
-    with patch("custom_components.landis_gyr_optical.coordinator.read_meter", read):
+    with patch(READS[protocol], read):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await advance(hass, freezer, START + timedelta(seconds=6))
         await advance(hass, freezer, START.replace(minute=59, second=5))
@@ -301,28 +429,22 @@ async def setup_and_publish(
     return statistic_id
 
 
+@pytest.mark.parametrize("meter", PROFILE_VARIANTS, indirect=True)
 async def test_restart_after_downtime_is_filled(
-    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, entry: MockConfigEntry, meter: Meter, freezer: FrozenDateTimeFactory
 ) -> None:
     """The entry stops at 01:59 and starts again at 09:20: the stored last total anchors the gap."""
     read = AsyncMock(side_effect=lambda *args, **kwargs: readout(dt_util.utcnow()))
-    statistic_id = await setup_and_publish(hass, entry, freezer, read)
+    statistic_id = await setup_and_publish(hass, entry, freezer, read, meter.protocol)
     before = entry.runtime_data.backfill
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert before.diagnostics() is None
-    requests: list[datetime | None] = []
     freezer.move_to(BACK)
-    with (
-        patch("custom_components.landis_gyr_optical.coordinator.read_meter", read),
-        patch(
-            "custom_components.landis_gyr_optical.backfill.read_profile",
-            side_effect=answered_profile(requests),
-        ),
-    ):
+    with meter.serving(read):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
         await async_wait_recording_done(hass)
-    assert requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
+    assert meter.requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
     rows = hourly(hass, statistic_id, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), BACK)
     assert len(rows) == 7
     assert entry.runtime_data.backfill.diagnostics()["totals"]["1-0:1.8.0"]["coverage"] == 1.0

@@ -550,3 +550,24 @@ async def test_options_of_han_entry(hass: HomeAssistant) -> None:
             result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_MAX_POWER_KW: 20}
         )
     assert entry.options == {CONF_SCAN_INTERVAL: 30, CONF_MAX_POWER_KW: 20}
+
+
+@pytest.mark.parametrize("protocol", ["dlms_hdlc", "dlms_mode_e"])
+async def test_options_of_dlms_pull_entry(hass: HomeAssistant, protocol: str) -> None:
+    """A DLMS pull entry keeps a Profile Generic: the stored history import is offered, on by default."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="p", data=entry_data(protocol=protocol))
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert CONF_IMPORT_HISTORY in result["data_schema"].schema
+    with patch("custom_components.landis_gyr_optical.async_setup_entry", return_value=True):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                **({CONF_MAX_BAUD: "9600"} if protocol == "dlms_mode_e" else {}),
+                CONF_SCAN_INTERVAL: 60,
+                CONF_MAX_POWER_KW: 20,
+                CONF_IMPORT_HISTORY: False,
+            },
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_IMPORT_HISTORY] is False

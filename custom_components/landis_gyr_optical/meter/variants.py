@@ -67,6 +67,8 @@ class Variant(StrEnum):
 IEC_VARIANTS: Final = frozenset({Variant.MODE_A, Variant.MODE_B, Variant.MODE_C, Variant.MODE_D})
 PUSH_VARIANTS: Final = frozenset({Variant.MODE_D, Variant.DLMS_PUSH, Variant.SML})
 DLMS_PULL_VARIANTS: Final = frozenset({Variant.DLMS_MODE_E, Variant.DLMS_HDLC})
+PROFILE_VARIANTS: Final = frozenset({Variant.MODE_C, *DLMS_PULL_VARIANTS})
+"""Variants whose load profile is read: mode C programming mode, the DLMS Profile Generic (pull)."""
 
 
 class KeyFormatError(ValueError):
