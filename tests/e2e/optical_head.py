@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 import json
 import os
 from pathlib import Path
@@ -33,8 +34,13 @@ from typing import Any
 
 from tests.simulator import PtyMeter, load_profile, profile_names
 from tests.simulator.bus import PtyBus, bus_profiles
+from tests.simulator.dlms_profile import ProfilePullMeter
+from tests.simulator.recording import Recording
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DLMS_PROFILE = "dlms_hdlc_profile"
+"""Not a profile file: a DLMS meter answering direct HDLC that keeps a twelve-hour load profile."""
+PROFILE_HOURS = 12
 COUNTER_INTERVAL = 0.05
 """Seconds between two looks at the meter's counters."""
 EVENT_TIMEOUT = 15.0
@@ -98,17 +104,34 @@ async def read_commands(queue: asyncio.Queue[str]) -> None:
     await queue.put("quit")
 
 
-async def serve(arguments: argparse.Namespace) -> None:
-    """Plug the head in and follow the commands until ``quit`` or a signal."""
+def utc_clock() -> datetime:
+    """The DLMS meter's clock: UTC, naive (Home Assistant's zone in the end-to-end tests)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def make_meter(arguments: argparse.Namespace) -> PtyMeter | PtyBus:
+    """The meter behind the head: a profile file's, the DLMS pull meter with its load profile, or a bus."""
+    if arguments.bus:
+        return PtyBus(bus_profiles(arguments.bus))
+    if arguments.profile == DLMS_PROFILE:
+        now = utc_clock()
+        start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+        recording = Recording(start=start - timedelta(hours=PROFILE_HOURS), clock=utc_clock)
+        return ProfilePullMeter(recording, mode_e=False)
     profile = load_profile(arguments.profile)
     if arguments.reaction is not None:
         profile = replace(profile, reaction_time=arguments.reaction)
+    return PtyMeter(profile)
+
+
+async def serve(arguments: argparse.Namespace) -> None:
+    """Plug the head in and follow the commands until ``quit`` or a signal."""
     link = Path(arguments.link)
     commands: asyncio.Queue[str] = asyncio.Queue()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, commands.put_nowait, "quit")
-    meter = PtyBus(bus_profiles(arguments.bus)) if arguments.bus else PtyMeter(profile)
+    meter = make_meter(arguments)
     await meter.start()
     point_link(link, meter.port)
     emit("plugged", port=meter.port, link=str(link))
@@ -285,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the command line and serve."""
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.optical_head", description=__doc__)
     parser.add_argument("--link", required=True, help="stable path of the head (a symlink to its pty)")
-    parser.add_argument("--profile", default="lgz_e350", choices=profile_names())
+    parser.add_argument("--profile", default="lgz_e350", choices=[*profile_names(), DLMS_PROFILE])
     parser.add_argument("--reaction", type=float, metavar="S", help="reaction time of the meter in seconds")
     parser.add_argument(
         "--bus", type=int, default=0, metavar="N", help="N addressed meters on one line instead"

@@ -4,7 +4,8 @@ Home Assistant's own clock cannot be moved, so the downtime is placed in the pas
 the entry is stopped, its stored last total is set to seven hours ago (the value the meter
 had then, by its load profile), and that hour's statistics row is what the recorder would
 have compiled. Started again, the entry sees the total seven hours on, reads the meter's
-profile in programming mode over the pty and imports the hours in between.
+profile over the pty (programming mode of a mode C meter; the Profile Generic of a DLMS
+meter read by direct HDLC) and imports the hours in between.
 """
 
 from __future__ import annotations
@@ -26,25 +27,28 @@ from tests.simulator.recording import pattern_power
 from .conftest import HEAD_NAME, HassInstance
 from .flows import FlowDriver
 from .hass_client import HassClient, HassWebSocket, wait_for
-from .optical_head import OpticalHeadProcess
+from .optical_head import DLMS_PROFILE, OpticalHeadProcess
 from .test_real_hass import ENERGY_IMPORT, Phases, entry_entities, protocol_input, start_flow_on_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
-TOTAL = Decimal("219.252")
-"""The simulated meter's import total (``lgz_e350_profile``: its readout does not move)."""
+METERS = {
+    "mode_c": ("lgz_e350_profile", Decimal("219.252")),
+    "dlms_hdlc": (DLMS_PROFILE, Decimal("123456.78")),
+}
+"""The simulated meter of each protocol and its import total in kWh (its registers do not move)."""
 DOWN_HOURS = 7
 HOUR = timedelta(hours=1)
 PERIOD = timedelta(minutes=15)
 
 
 @pytest.fixture
-async def profile_head(tmp_path: Path) -> AsyncIterator[OpticalHeadProcess]:
-    """A head on an E350 that keeps a twelve-hour 15-minute load profile."""
+async def profile_head(tmp_path: Path, protocol: str) -> AsyncIterator[OpticalHeadProcess]:
+    """A head on a meter that keeps a twelve-hour 15-minute load profile (an E350, or a DLMS meter)."""
     devices = Path(tempfile.mkdtemp(prefix="head-"))
     head = OpticalHeadProcess(
         devices / "serial" / "by-id" / HEAD_NAME,
-        profile="lgz_e350_profile",
+        profile=METERS[protocol][0],
         log=tmp_path / "optical-head.log",
     )
     try:
@@ -72,19 +76,25 @@ def hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
+@pytest.mark.parametrize("protocol", list(METERS))
 async def test_missed_hours_are_filled_from_the_load_profile(
     hass_instance: HassInstance,
     hass_client: HassClient,
     websocket: HassWebSocket,
     profile_head: OpticalHeadProcess,
+    protocol: str,
 ) -> None:
     """Hours missed, hours filled, largest hourly error; the Energy dashboard stays clean."""
     process = hass_instance.process
     log_start = process.log_offset()
-    phases = Phases("backfill")
+    total = METERS[protocol][1]
+    phases = Phases("backfill" if protocol == "mode_c" else f"backfill_{protocol}")
     flows = FlowDriver(hass_client, websocket)
     step = await start_flow_on_port(flows, str(profile_head.link))
-    result = await flows.submit(step, protocol_input())
+    result = await flows.submit(step, protocol_input(protocol))
+    if protocol == "dlms_hdlc":
+        assert (result["type"], result["step_id"]) == ("form", "dlms_pull"), flows.history()
+        result = await flows.submit(result, {"slave": 1})
     assert result["type"] == "create_entry", flows.history()
     entry_id = result["result"]["entry_id"]
     entities = await wait_for(
@@ -109,7 +119,7 @@ async def test_missed_hours_are_filled_from_the_load_profile(
     now = datetime.now(UTC)
     last_live = hour_of(now - DOWN_HOURS * HOUR) + HOUR - timedelta(seconds=1)
     anchor_hour = hour_of(last_live)
-    anchor_state = TOTAL - energy_between(anchor_hour + HOUR, now)
+    anchor_state = total - energy_between(anchor_hour + HOUR, now)
     await websocket.command("recorder/clear_statistics", statistic_ids=[statistic_id])
     await websocket.command("config_entries/disable", entry_id=entry_id, disabled_by="user")
     await websocket.command(
@@ -160,7 +170,7 @@ async def test_missed_hours_are_filled_from_the_load_profile(
         truth = energy_between(start, start + HOUR)
         errors.append(abs(float(Decimal(str(row["sum"])) - Decimal(str(previous["sum"])) - truth)))
         assert row["state"] >= previous["state"], rows
-    assert rows[-1]["state"] <= float(TOTAL), rows
+    assert rows[-1]["state"] <= float(total), rows
     assert max(errors) < 1e-6, errors
 
     await websocket.command(
