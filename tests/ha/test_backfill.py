@@ -256,7 +256,9 @@ async def test_failed_reads_gap_is_filled(
         assert len(anchor) == 1
         read.side_effect = lambda *args, **kwargs: readout(dt_util.utcnow())
         await advance(hass, freezer, BACK)
-    assert meter.requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
+    assert meter.requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))], (
+        entry.runtime_data.backfill.diagnostics()
+    )
     rows = hourly(hass, statistic_id, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), BACK.replace(minute=0))
     assert [dt_util.utc_from_timestamp(row["start"]).hour for row in rows] == list(range(2, 9))
     previous_sum, previous_state = anchor[0]["sum"], anchor[0]["state"]
@@ -390,7 +392,7 @@ async def test_new_entry_imports_the_stored_history(
         await advance(hass, freezer, START + timedelta(seconds=6))
         await advance(hass, freezer, START + timedelta(seconds=70))
         await async_wait_recording_done(hass)
-    assert meter.requests == [None]
+    assert meter.requests == [None], entry.runtime_data.backfill.diagnostics()
     statistic_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{METER_SERIAL}_1-0:1.8.0")
     assert statistic_id is not None
     rows = hourly(hass, statistic_id, datetime(2026, 11, 28, tzinfo=UTC), START)
@@ -444,7 +446,9 @@ async def test_restart_after_downtime_is_filled(
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
         await async_wait_recording_done(hass)
-    assert meter.requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))]
+    assert meter.requests == [local(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))], (
+        entry.runtime_data.backfill.diagnostics()
+    )
     rows = hourly(hass, statistic_id, datetime(2026, 11, 30, 2, 0, tzinfo=UTC), BACK)
     assert len(rows) == 7
     assert entry.runtime_data.backfill.diagnostics()["totals"]["1-0:1.8.0"]["coverage"] == 1.0
