@@ -1,6 +1,6 @@
 """Troubleshooting CLI: ``python -m custom_components.landis_gyr_optical read|probe|profile``.
 
-``read --protocol`` takes ``auto`` and every variant (IEC modes, ``dlms_push``,
+``read --protocol`` takes ``auto`` and every variant (IEC modes, ``mbus``, ``dlms_push``,
 ``dlms_mode_e``, ``dlms_hdlc``, ``sml``, ``eredes_han``); ``--key`` / ``--auth-key`` (32 hex
 digits) decrypt DLMS pushes, ``--password`` and ``--slave`` address DLMS pull and HAN meters,
 ``--framing`` sets the HAN line (detected when left out).
@@ -33,6 +33,8 @@ from .meter.iec62056_21.client import read_meter
 from .meter.iec62056_21.messages import BAUD_MODE_C, MAX_ADDRESS_LENGTH
 from .meter.iec62056_21.session import Protocol
 from .meter.line import Framing
+from .meter.mbus.frames import BROADCAST_ANSWERING
+from .meter.mbus.session import BAUDS as MBUS_BAUDS
 from .meter.probe import DEFAULT_LISTEN_TIME, ProbeAttempt, ProbeReport, probe, variants
 from .meter.readout import Direction, Readout, TraceEntry, printable
 from .meter.variants import DEFAULT_PUSH_TIMEOUT, KeyFormatError, MeterConfig, MeterReader, Variant, parse_key
@@ -87,7 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--key", type=_key, default=None, help="DLMS encryption key (32 hex digits)")
     read.add_argument("--auth-key", type=_key, default=None, help="DLMS authentication key (32 hex digits)")
     read.add_argument("--password", default=None, help="DLMS low-level password (dlms_mode_e, dlms_hdlc)")
-    read.add_argument("--slave", type=int, default=1, help="HAN slave id or DLMS server address (default 1)")
+    read.add_argument(
+        "--slave",
+        type=int,
+        default=None,
+        help="HAN slave id or DLMS server address (default 1), M-Bus primary address (default 254: any)",
+    )
     read.add_argument(
         "--framing",
         choices=[Framing.EIGHT_N_ONE.value, Framing.EIGHT_N_TWO.value],
@@ -95,7 +102,11 @@ def _parser() -> argparse.ArgumentParser:
         help="HAN line framing (detected when left out)",
     )
     read.add_argument(
-        "--baud", type=int, choices=HAN_BAUDS, default=None, help="HAN line rate (default 9600)"
+        "--baud",
+        type=int,
+        choices=sorted({*HAN_BAUDS, *MBUS_BAUDS}),
+        default=None,
+        help="HAN line rate (default 9600), M-Bus line rate (default 2400)",
     )
     read.add_argument("--physical", type=int, default=None, help="DLMS server physical address")
     read.add_argument("--client", type=int, default=16, help="DLMS client address (default 16, public)")
@@ -264,12 +275,12 @@ def _config(args: argparse.Namespace, variant: Variant | None = None) -> MeterCo
         address=args.address,
         max_baud=args.baud_max,
         wake_up=args.wake_up,
-        fixed_baud=args.baud if variant is Variant.EREDES_HAN else args.remote_baud,
+        fixed_baud=args.baud if variant in (Variant.EREDES_HAN, Variant.MBUS) else args.remote_baud,
         software_parity=args.software_parity,
         key=args.key,
         authentication_key=args.auth_key,
         password=args.password.encode() if args.password else None,
-        slave=args.slave,
+        slave=args.slave if args.slave is not None else BROADCAST_ANSWERING if variant is Variant.MBUS else 1,
         server_physical=args.physical,
         dlms_client=args.client,
         short_names=args.short_names,

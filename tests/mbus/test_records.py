@@ -197,7 +197,7 @@ def test_register_units_and_skipped_records() -> None:
             "0C06AA000000"  # energy that is no number: not published
             "4C7801000000"  # a fabrication number of storage 1
             "04AD6F01000000"  # a VIFE not read here
-            "042D01000000"  # instantaneous power: no code in the optical readouts
+            "042D01000000"  # instantaneous power (100 W): the EN 13757-1 code 8.0.0
             "1B5E070500"  # a maximum return temperature alone
         )
     )
@@ -208,7 +208,8 @@ def test_register_units_and_skipped_records() -> None:
         (None, None),
         (Decimal("50.7"), "°C"),
     ]
-    assert set(registers) == {"6-0:6.8.0", "6-0:6.31.0", "6-0:9.4.0"}
+    assert (registers["6-0:8.0.0"].value, registers["6-0:8.0.0"].unit) == (Decimal(100), "W")
+    assert set(registers) == {"6-0:6.8.0", "6-0:6.31.0", "6-0:9.4.0", "6-0:8.0.0"}
 
 
 def test_the_first_record_of_a_code_wins() -> None:

@@ -2,7 +2,7 @@
 
 Every protocol family speaks through the same ``Link`` and describes the line it needs
 with these types: IEC 62056-21 starts at 300 Bd 7E1, DLMS/COSEM and SML run at 8N1,
-E-Redes HAN at 8N1 or 8N2.
+E-Redes HAN at 8N1 or 8N2, wired and optical M-Bus at 8E1.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ class Framing(StrEnum):
     SEVEN_E_TWO = "7E2"
     EIGHT_N_ONE = "8N1"
     EIGHT_N_TWO = "8N2"
+    EIGHT_E_ONE = "8E1"
 
     @property
     def bits_per_character(self) -> int:
         """Start bit + data bits + parity + stop bits."""
-        return 11 if self in {Framing.SEVEN_E_TWO, Framing.EIGHT_N_TWO} else 10
+        return 11 if self in {Framing.SEVEN_E_TWO, Framing.EIGHT_N_TWO, Framing.EIGHT_E_ONE} else 10
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ _SERIALX_FRAMING: Final = {
     Framing.SEVEN_E_TWO: (7, serialx.Parity.EVEN, serialx.StopBits.TWO),
     Framing.EIGHT_N_ONE: (8, serialx.Parity.NONE, serialx.StopBits.ONE),
     Framing.EIGHT_N_TWO: (8, serialx.Parity.NONE, serialx.StopBits.TWO),
+    Framing.EIGHT_E_ONE: (8, serialx.Parity.EVEN, serialx.StopBits.ONE),
 }
 
 
@@ -126,9 +127,8 @@ class Link:
             # Some tty drivers (Linux ptys seen on 6.x kernels) refuse a tcsetattr that keeps
             # the rate and sets 7 data bits or parity. A different rate first always passes.
             _LOGGER.debug("%s refused %s; opening through a neutral rate", self.port, self.line)
-            neutral = LineSettings(19200 if self.line.baud == 9600 else 9600, Framing.EIGHT_N_ONE)
             try:
-                self._serial = await self._open_at(neutral)
+                self._serial = await self._open_at(_neutral(self.line))
                 await _reconfigure(self._serial, self.line)
             except (OSError, serialx.SerialException) as retry_err:
                 await self.close()
@@ -202,7 +202,14 @@ class Link:
         self.line = line
         if self.can_switch:
             try:
-                await _reconfigure(self._require(), line)
+                try:
+                    await _reconfigure(self._require(), line)
+                except OSError as err:
+                    if err.errno != errno.EINVAL:
+                        raise
+                    # The pty quirk of ``open``: a change of framing alone at the same rate.
+                    await _reconfigure(self._require(), _neutral(line))
+                    await _reconfigure(self._require(), line)
             except (OSError, serialx.SerialException) as err:
                 raise self._lost(err, f" while switching to {line.baud} Bd {line.framing}") from err
         await self._check_parity()
@@ -254,6 +261,11 @@ class Link:
 
     def _lost(self, err: BaseException, context: str) -> ConnectionLostError:
         return ConnectionLostError(describe_port(self.port), f"{_reason(err)}{context}")
+
+
+def _neutral(line: LineSettings) -> LineSettings:
+    """Return a line every tty accepts, at another rate than ``line``'s."""
+    return LineSettings(19200 if line.baud == 9600 else 9600, Framing.EIGHT_N_ONE)
 
 
 def _reason(err: BaseException) -> str:

@@ -22,6 +22,8 @@ from .iec62056_21.messages import MODE_D_BAUD, Identification
 from .iec62056_21.session import Protocol, SessionSettings
 from .line import Framing, LineSettings
 from .link import Link, Recording, can_switch_rate, describe_port, recording
+from .mbus.client import read_mbus
+from .mbus.frames import BROADCAST_ANSWERING
 from .readout import Direction, Readout, TraceEntry, printable
 from .sml.client import read_sml_push
 from .sml.frames import START as SML_START
@@ -185,8 +187,8 @@ def variants(
     return found
 
 
-ATTEMPTS_BEYOND_IEC = 5
-"""Attempts ``probe`` makes besides ``variants()``: mode E, pushes at 9600 Bd, HDLC, HAN 8N1/8N2."""
+ATTEMPTS_BEYOND_IEC = 6
+"""Attempts ``probe`` makes besides ``variants()``: mode E, pushes at 9600 Bd, HDLC, HAN, M-Bus."""
 
 type _Step = Callable[[], Awaitable[tuple[ProbeAttempt, Readout | None]]]
 
@@ -207,7 +209,8 @@ async def probe(
     Order, most common meter first, cheap attempts before long listens: the IEC sign-on
     (mode E right after it when the identification announces HDLC), 3 s of listening at
     9600 Bd 8N1 for DLMS/COSEM or SML pushes, the remaining sign-ons, mode D, direct HDLC,
-    E-Redes HAN (8N1, then 8N2), and DSMR P1 last.
+    E-Redes HAN (8N1, then 8N2), an M-Bus heat meter (optical wake-up, then REQ_UD2 to
+    address 254), and DSMR P1 last.
     """
     iec = variants(port, address=address, max_baud=max_baud, listen_time=listen_time)
     sign_ons = [variant for variant in iec if variant.settings.protocol is Protocol.AUTO]
@@ -219,6 +222,7 @@ async def probe(
     steps.append(_bind(_try, port, listens[0]))
     steps.append(lambda: _try_dlms_optical(port, mode_e=False, password=password))
     steps.append(lambda: _try_han(port))
+    steps.append(lambda: _try_mbus(port))
     steps += [_bind(_try, port, variant) for variant in listens[1:]]
 
     attempts: list[ProbeAttempt] = []
@@ -486,6 +490,18 @@ async def _try_han(port: str) -> tuple[ProbeAttempt, Readout | None]:
         han_map=found.learned,
     )
     return _success(name, config, found.readout, started)
+
+
+async def _try_mbus(port: str) -> tuple[ProbeAttempt, Readout | None]:
+    config = MeterConfig(Variant.MBUS, slave=BROADCAST_ANSWERING, wake_up=True)
+    name = f"M-Bus heat meter: {config.describe()}"
+    started = time.monotonic()
+    with recording() as evidence:
+        try:
+            readout = await read_mbus(port, replace(config.mbus_settings(), retries=0, ack_required=True))
+        except MeterError as err:
+            return _failure(name, config, err, started, evidence, port)
+    return _success(name, config, readout, started)
 
 
 def _push_kind(data: bytes) -> Variant | None:

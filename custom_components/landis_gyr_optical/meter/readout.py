@@ -10,7 +10,7 @@ from .identity import MeterIdentity
 from .obis import ObisCode
 from .registers import Register
 
-Checksum = Literal["bcc", "crc16", "none"]
+Checksum = Literal["bcc", "crc16", "sum", "none"]
 
 # Registers that carry the meter's serial number, in order of preference: the
 # equipment identifier, the L+G serial register, the device address.

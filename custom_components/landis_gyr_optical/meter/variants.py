@@ -1,7 +1,7 @@
 """Every way a meter can be read, as one typed description, and one reader for all of them.
 
 ``Variant`` names the protocol (IEC 62056-21 modes, DLMS/COSEM push or pull, SML push,
-E-Redes HAN); ``MeterConfig`` holds the variant and the settings that variant needs. The
+E-Redes HAN, M-Bus heat meters); ``MeterConfig`` holds the variant and the settings that variant needs. The
 config flow, the coordinator, the probe and the CLI all speak ``MeterConfig``, and
 ``MeterReader`` maps a variant onto its reader through two small tables (polled variants,
 push variants), so no caller branches on the protocol.
@@ -25,6 +25,8 @@ from .iec62056_21.client import RETRY_PAUSE, effective_settings, read_meter, run
 from .iec62056_21.session import Protocol, SessionSettings
 from .line import Framing, LineSettings
 from .link import Link
+from .mbus.client import read_mbus
+from .mbus.session import BAUDS as MBUS_BAUDS, DEFAULT_BAUD as MBUS_BAUD, MbusSettings
 from .readout import Readout
 from .sml.client import SML_BAUD, read_sml_push
 
@@ -52,6 +54,7 @@ class Variant(StrEnum):
     DLMS_HDLC = "dlms_hdlc"
     SML = "sml"
     EREDES_HAN = "eredes_han"
+    MBUS = "mbus"
 
     @property
     def push(self) -> bool:
@@ -97,7 +100,8 @@ class MeterConfig:
     Fields a variant does not use keep their defaults. ``framing`` is the sign-on framing
     of the IEC modes and the line framing of the HAN port (8N1 or 8N2); ``fixed_baud`` is a
     raw bridge's rate for the IEC modes and the HAN line's rate (9600 or 19200); ``slave`` is
-    the HAN slave id or the DLMS server's logical address; ``han_map`` is what reads of a HAN
+    the HAN slave id, the DLMS server's logical address or the M-Bus primary address (254:
+    whichever meter answers, the address of an optical head); ``han_map`` is what reads of a HAN
     meter learned (refused and absent registers, phases); ``server_physical``, ``dlms_client``
     and ``short_names`` complete the DLMS pull association (the server's physical address,
     the client SAP, short-name referencing). Secrets are kept out of ``repr``.
@@ -188,6 +192,11 @@ class MeterConfig:
         baud = self.fixed_baud if self.fixed_baud in HAN_BAUDS else HAN_TIMING.baud
         return replace(HAN_TIMING, baud=baud, framing=framing, slave=self.slave)
 
+    def mbus_settings(self) -> MbusSettings:
+        """Return how an M-Bus meter is read: primary address, rate (2400 Bd unless set), wake-up."""
+        baud = self.fixed_baud if self.fixed_baud in MBUS_BAUDS else MBUS_BAUD
+        return MbusSettings(address=self.slave, baud=baud, wake_up=self.wake_up)
+
     def pull_settings(self) -> PullSettings:
         """Return the DLMS pull client's settings (server and client address, referencing, password)."""
         return PullSettings(
@@ -225,6 +234,13 @@ class MeterConfig:
     def cli_arguments(self) -> list[str]:
         """Return the CLI options that read the meter this way (secrets as placeholders)."""
         arguments = ["--protocol", str(self.variant)]
+        if self.variant is Variant.MBUS:
+            settings = self.mbus_settings()
+            arguments += ["--slave", str(settings.address)]
+            if settings.wake_up:
+                arguments.append("--wake-up")
+            if settings.baud != MBUS_BAUD:
+                arguments += ["--baud", str(settings.baud)]
         if self.variant.iec:
             if self.address:
                 arguments += ["--address", self.address]
@@ -270,6 +286,10 @@ _DESCRIPTIONS: Final[dict[Variant, Callable[[MeterConfig], str]]] = {
     Variant.SML: lambda c: f"SML push at {SML_BAUD} Bd 8N1",
     Variant.EREDES_HAN: lambda c: (
         f"E-Redes HAN (Modbus RTU) at {c.han_settings().baud} Bd {c.han_settings().framing}, slave {c.slave}"
+    ),
+    Variant.MBUS: lambda c: (
+        f"M-Bus heat meter at {c.mbus_settings().baud} Bd 8E1, address {c.slave}"
+        + (", optical wake-up" if c.wake_up else "")
     ),
 }
 
@@ -328,6 +348,8 @@ class MeterReader:
             return effective_settings(self.port, self.config.session_settings()).initial_line
         if self.config.variant is Variant.EREDES_HAN:
             return self.config.han_settings().line
+        if self.config.variant is Variant.MBUS:
+            return LineSettings(self.config.mbus_settings().baud, Framing.EIGHT_E_ONE)
         return LineSettings(DLMS_BAUD, Framing.EIGHT_N_ONE)
 
     def open_link(self) -> Link:
@@ -399,6 +421,9 @@ class MeterReader:
         assert self.han is not None
         return await self.han.poll()
 
+    async def _poll_mbus(self) -> Readout:
+        return await read_mbus(self.port, replace(self.config.mbus_settings(), retries=self._retries))
+
     async def _listen_iec(self, link: Link) -> Readout:
         return await self._iec_listen(link, effective_settings(self.port, self.config.session_settings()))
 
@@ -418,6 +443,7 @@ class MeterReader:
         Variant.DLMS_MODE_E: _poll_mode_e,
         Variant.DLMS_HDLC: _poll_hdlc,
         Variant.EREDES_HAN: _poll_han,
+        Variant.MBUS: _poll_mbus,
     }
     _LISTENERS: ClassVar[dict[Variant, Callable[[MeterReader, Link], Awaitable[Readout]]]] = {
         Variant.MODE_D: _listen_iec,

@@ -1,4 +1,6 @@
-"""M-Bus long frames (EN 13757-2): ``68 L L 68 C A CI <data> CS 16``.
+"""M-Bus frames (EN 13757-2): long and short frames, and the single character ``E5``.
+
+Long frames are ``68 L L 68 C A CI <data> CS 16``, short frames ``10 C A CS 16``.
 
 The link layer every M-Bus reading shares: the DLMS pushes of Austrian customer interfaces
 (``dlms/mbus.py``) and the RSP_UD answers of heat meters (``mbus/records.py``). A reader eats
@@ -19,6 +21,18 @@ HEADER: Final = 4
 """``68 L L 68``."""
 MIN_BODY: Final = 3
 """C, A and CI: the shortest body a long frame carries."""
+SHORT_START: Final = 0x10
+ACK: Final = 0xE5
+"""The single character a meter confirms a SND_NKE with."""
+SND_NKE: Final = 0x40
+"""C field of the link reset (the meter's FCB expectation starts anew)."""
+REQ_UD2: Final = 0x5B
+"""C field of the request for class 2 data with FCV set and FCB clear; FCB is bit 5 (0x20)."""
+FCB: Final = 0x20
+BROADCAST_ANSWERING: Final = 0xFE
+"""The primary address every meter answers to: a point-to-point line (an optical head)."""
+PRIMARY_ADDRESSES: Final = range(251)
+"""Primary addresses a meter may be set to (0 is the factory default of many)."""
 
 
 class MbusError(ProtocolError):
@@ -94,16 +108,52 @@ def long_frame_body(frame: bytes) -> bytes:
     return checked
 
 
+def short_frame(control: int, address: int) -> bytes:
+    """Return the short frame ``10 C A CS 16`` (the master's requests)."""
+    if not 0 <= address <= 0xFF:
+        raise MbusError(f"M-Bus address {address} is not a byte")
+    return bytes([SHORT_START, control, address, (control + address) & 0xFF, STOP])
+
+
+def snd_nke(address: int) -> bytes:
+    """Return the link reset for ``address``."""
+    return short_frame(SND_NKE, address)
+
+
+def req_ud2(address: int, *, fcb: bool) -> bytes:
+    """Return the request for class 2 data with its frame count bit."""
+    return short_frame(REQ_UD2 | (FCB if fcb else 0), address)
+
+
+def parse_short_frame(frame: bytes) -> tuple[int, int]:
+    """Verify a short frame and return its C and A fields (the meter side: simulator and tests)."""
+    if len(frame) != 5 or frame[0] != SHORT_START or frame[4] != STOP:
+        raise MbusError(f"not an M-Bus short frame: {frame.hex()}")
+    if (frame[1] + frame[2]) & 0xFF != frame[3]:
+        raise MbusChecksumError("M-Bus short frame with a wrong check sum")
+    return frame[1], frame[2]
+
+
 def build_long_frame(body: bytes) -> bytes:
     """Wrap a body (C, A, CI, data) in a long frame (the meter side: simulator and tests)."""
     return bytes([START, len(body), len(body), START]) + body + bytes([sum(body) & 0xFF, STOP])
 
 
 __all__ = [
+    "ACK",
+    "BROADCAST_ANSWERING",
+    "FCB",
+    "PRIMARY_ADDRESSES",
+    "REQ_UD2",
+    "SND_NKE",
     "BadFrame",
     "LongFrameReader",
     "MbusChecksumError",
     "MbusError",
     "build_long_frame",
     "long_frame_body",
+    "parse_short_frame",
+    "req_ud2",
+    "short_frame",
+    "snd_nke",
 ]

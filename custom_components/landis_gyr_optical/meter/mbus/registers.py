@@ -6,9 +6,12 @@ maximum power, ``6.33`` the maximum flow, ``9.4`` the maximum flow and return te
 ``6.31`` the operating hours (on time), ``6.32`` the fault hours (on time in error state),
 ``9.20`` the fabrication number. A storage number above 0 is the billing-period suffix
 (``6.8.0*1``), a tariff the value group E where a meter gives several of one kind, a
-subunit the value group B. The instantaneous power, flow, temperatures and temperature
-difference have no code in those readouts and are left in the records, not published.
-The time stamp of a storage number is the meter's date (type F or G) of that number.
+subunit the value group B. The instantaneous values have no code in those readouts; they
+take the heat codes of EN 13757-1 (value group C ``8`` power, ``9`` flow, ``10`` flow
+temperature, ``11`` return temperature, ``12`` temperature difference, D ``0`` the current
+value), which do not collide with the readouts' codes. The error flags (VIF ``FD 17``) are
+``97.97``, the error register's code. The time stamp of a storage number is the meter's
+date (type F or G) of that number.
 """
 
 from __future__ import annotations
@@ -34,8 +37,15 @@ _CODES: Final[dict[tuple[Quantity, Function], tuple[str, str]]] = {
     (Quantity.VOLUME_FLOW, Function.MAXIMUM): ("6", "33"),
     (Quantity.ON_TIME, Function.INSTANTANEOUS): ("6", "31"),
     (Quantity.ON_TIME, Function.ERROR_STATE): ("6", "32"),
+    (Quantity.POWER, Function.INSTANTANEOUS): ("8", "0"),
+    (Quantity.VOLUME_FLOW, Function.INSTANTANEOUS): ("9", "0"),
+    (Quantity.FLOW_TEMPERATURE, Function.INSTANTANEOUS): ("10", "0"),
+    (Quantity.RETURN_TEMPERATURE, Function.INSTANTANEOUS): ("11", "0"),
+    (Quantity.TEMPERATURE_DIFFERENCE, Function.INSTANTANEOUS): ("12", "0"),
 }
 _TEMPERATURES: Final = (Quantity.FLOW_TEMPERATURE, Quantity.RETURN_TEMPERATURE)
+_DATA_BYTES: Final = {0x1: 1, 0x2: 2, 0x3: 3, 0x4: 4, 0x6: 6, 0x7: 8}
+"""Bytes of a binary integer by the DIF's data field: the width the error flags are shown in."""
 
 
 class NotAHeatMeterError(MbusError):
@@ -86,6 +96,12 @@ def _stamps(records: tuple[Record, ...]) -> dict[int, datetime]:
     return stamps
 
 
+def _flags(record: Record, value: int) -> str:
+    """Return the error flags as hexadecimal digits, two per byte the meter sent (bits, not a number)."""
+    width = _DATA_BYTES.get(record.dif[0] & 0x0F, 4)
+    return f"{value & ((1 << 8 * width) - 1):0{2 * width}X}"
+
+
 def _value(record: Record) -> Value | None:
     value = record.value
     if not isinstance(value, Decimal):
@@ -123,6 +139,12 @@ def heat_registers(telegram: Telegram) -> tuple[Register, ...]:
         if record.quantity is Quantity.FABRICATION_NUMBER and isinstance(record.value, int):
             if not (record.storage or record.tariff or record.subunit):
                 add(ObisCode(HEAT, 0, "9", "20", "0"), raw, (Value(str(record.value)),), 0)
+            continue
+        if record.quantity is Quantity.ERROR_FLAGS and isinstance(record.value, int):
+            if not (record.storage or record.tariff or record.subunit):
+                # Shown as text (``as_text``): the register is printed as its flags.
+                flags = _flags(record, record.value)
+                add(ObisCode(HEAT, 0, "97", "97", "0"), flags, (Value(flags),), 0)
             continue
         code = _CODES.get((record.quantity, record.function))
         if code is None:
