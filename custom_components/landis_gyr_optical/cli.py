@@ -3,7 +3,8 @@
 ``read --protocol`` takes ``auto`` and every variant (IEC modes, ``mbus``, ``dlms_push``,
 ``dlms_mode_e``, ``dlms_hdlc``, ``sml``, ``eredes_han``); ``--key`` / ``--auth-key`` (32 hex
 digits) decrypt DLMS pushes, ``--password`` and ``--slave`` address DLMS pull and HAN meters,
-``--framing`` sets the HAN line (detected when left out).
+``--framing`` sets the HAN line (detected when left out); ``--slave`` is an M-Bus meter's
+primary address (254, any meter, when left out), ``--wake-up`` its optical wake-up.
 
 Contract (scripts rely on it):
 - ``read --json`` prints exactly one JSON object on stdout: ``{"meter": {...}, "registers":

@@ -77,6 +77,8 @@ from .meter.iec62056_21.session import Protocol
 from .meter.line import Framing
 from .meter.link import describe_port
 from .meter.probe import ProbeAttempt
+from .meter.mbus.frames import BROADCAST_ANSWERING, MbusError
+from .meter.mbus.session import check_address
 from .meter.variants import DLMS_PULL_VARIANTS, KeyFormatError, MeterConfig, Variant, parse_key
 from .meter.verdicts import Verdict, bridge_verdict
 from .options_flow import LandisGyrOptionsFlow, interval_selector
@@ -100,6 +102,7 @@ PROTOCOL_CHOICES = [
     Variant.DLMS_HDLC,
     Variant.SML,
     Variant.EREDES_HAN,
+    Variant.MBUS,
 ]
 
 
@@ -467,6 +470,19 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return await self._async_variant_step("han", Variant.EREDES_HAN, schema, user_input)
 
+    async def async_step_mbus(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Primary address and optical wake-up of an M-Bus heat meter (2400 Bd 8E1)."""
+        same = self._defaults.get(CONF_PROTOCOL) == Variant.MBUS
+        address = self._defaults.get(CONF_SLAVE, BROADCAST_ANSWERING) if same else BROADCAST_ANSWERING
+        wake_up = bool(self._defaults.get(CONF_WAKE_UP, True)) if same else True
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SLAVE, default=address): _number_selector(0, BROADCAST_ANSWERING),
+                vol.Required(CONF_WAKE_UP, default=wake_up): BooleanSelector(),
+            }
+        )
+        return await self._async_variant_step("mbus", Variant.MBUS, schema, user_input)
+
     def _secret_default(self, name: str) -> str:
         return str(self._variant_input.get(name) or self._defaults.get(name) or "")
 
@@ -475,7 +491,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _key_format_errors(user_input)
+            errors = _key_format_errors(user_input) | _address_errors(variant, user_input)
             if CONF_SLAVE in user_input and any(
                 variant_step(entry.data.get(CONF_PROTOCOL, "")) == step_id
                 and int(entry.data.get(CONF_SLAVE, 1)) == int(user_input[CONF_SLAVE])
@@ -506,7 +522,7 @@ class LandisGyrConfigFlow(ConfigFlow, domain=DOMAIN):
             variant=Variant.MODE_C if protocol == AUTO else Variant(protocol),
             address=advanced.get(CONF_ADDRESS, "").strip(),
             max_baud=int(advanced[CONF_MAX_BAUD]),
-            wake_up=advanced[CONF_WAKE_UP],
+            wake_up=extra.get(CONF_WAKE_UP, advanced[CONF_WAKE_UP]),
             software_parity=advanced.get(CONF_SOFTWARE_PARITY, False),
             framing=Framing(self._defaults.get(CONF_FRAMING, Framing.SEVEN_E_ONE)),
             fixed_baud=self._defaults.get(CONF_FIXED_BAUD),
@@ -661,6 +677,17 @@ def _key_format_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
         except KeyFormatError:
             errors[name] = "invalid_key_format"
     return errors
+
+
+def _address_errors(variant: Variant, user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Form errors of an M-Bus primary address (0-250, or 254 for whichever meter answers)."""
+    if variant is not Variant.MBUS:
+        return {}
+    try:
+        check_address(int(user_input[CONF_SLAVE]))
+    except MbusError:
+        return {CONF_SLAVE: "invalid_mbus_address"}
+    return {}
 
 
 def _typed_port_selector() -> Selector[Any]:

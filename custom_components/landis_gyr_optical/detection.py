@@ -176,6 +176,8 @@ def variant_step(protocol: str) -> str | None:
         return "dlms_pull"
     if protocol == Variant.EREDES_HAN:
         return "han"
+    if protocol == Variant.MBUS:
+        return "mbus"
     return None
 
 

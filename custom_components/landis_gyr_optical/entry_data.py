@@ -121,7 +121,7 @@ def entry_data(
             data[CONF_CLIENT] = config.dlms_client
         if config.short_names:
             data[CONF_SHORT_NAMES] = True
-    if config.variant in DLMS_PULL_VARIANTS or config.variant is Variant.EREDES_HAN:
+    if config.variant in DLMS_PULL_VARIANTS or config.variant in (Variant.EREDES_HAN, Variant.MBUS):
         data[CONF_SLAVE] = config.slave
     if config.variant is Variant.EREDES_HAN and config.han_map is not None:
         data[CONF_HAN_MAP] = config.han_map.as_dict()

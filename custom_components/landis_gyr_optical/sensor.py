@@ -304,11 +304,27 @@ HEAT_DESCRIPTIONS: dict[str, tuple[ObisSensorEntityDescription, ...]] = {
     "6.31.0": (_hours("operating_hours"),),
     "6.32.0": (_hours("fault_hours"),),
     "9.31.0": (_hours("flow_hours"),),
+    "8.0.0": (_measurement("heat_power", SensorDeviceClass.POWER, _POWER_UNITS),),
+    "9.0.0": (
+        _measurement(
+            "heat_flow", SensorDeviceClass.VOLUME_FLOW_RATE, (UnitOfVolumeFlowRate.CUBIC_METERS_PER_HOUR,)
+        ),
+    ),
+    "10.0.0": (_temperature("flow_temperature"),),
+    "11.0.0": (_temperature("return_temperature"),),
+    "12.0.0": (
+        _measurement(
+            "temperature_difference", SensorDeviceClass.TEMPERATURE_DELTA, (UnitOfTemperature.KELVIN,)
+        ),
+    ),
+    "97.97.0": (_diagnostic("error_register"),),
 }
 """Registers of a heat meter (value group A 6) by ``C.D.E``, one description per value shown.
 
 The codes of the L+G Ultraheat and Siemens 2WR5 readouts: energy, volume, the maxima of
-power, flow and the flow and return temperatures, operating, fault and flow hours.
+power, flow and the flow and return temperatures, operating, fault and flow hours; and
+the current values an M-Bus heat meter adds (``mbus/registers.py``): power, flow, flow
+and return temperature, their difference, the error flags.
 """
 
 SUB_METER_DESCRIPTIONS: dict[SubMeterKind, ObisSensorEntityDescription] = {

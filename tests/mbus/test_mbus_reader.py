@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+import importlib
 import time
 
 import pytest
@@ -41,6 +42,7 @@ from tests.vectors import own_vector
 
 T230 = bytes.fromhex(own_vector("mbus_heat_lug_ultraheat_t230_libmbus.hex").decode("ascii").strip())
 MULTICAL = bytes.fromhex(own_vector("mbus_heat_kamstrup_multical601_libmbus.hex").decode("ascii").strip())
+probe_module = importlib.import_module("custom_components.landis_gyr_optical.meter.probe")
 QUICK = MbusSettings(ack_timeout=0.3, response_timeout=0.4)
 """Short waits for the silent cases (the meter answers within 50 ms)."""
 
@@ -180,3 +182,29 @@ async def test_a_meter_that_does_not_confirm_the_reset_is_read_anyway() -> None:
 def test_the_m_bus_line_is_8e1() -> None:
     assert Framing.EIGHT_E_ONE.bits_per_character == 11
     assert LineSettings(2400, Framing.EIGHT_E_ONE).character_time() == pytest.approx(11 / 2400)
+
+
+async def test_the_probe_step_finds_a_sleeping_heat_meter() -> None:
+    async with PtyMbusMeter(MbusProfile((T230,))) as meter:
+        attempt, readout = await probe_module._try_mbus(meter.port)
+    assert readout is not None and attempt.ok
+    assert attempt.name == "M-Bus heat meter: M-Bus heat meter at 2400 Bd 8E1, address 254, optical wake-up"
+    assert attempt.settings is not None and attempt.settings.cli_arguments() == [
+        "--protocol",
+        "mbus",
+        "--slave",
+        "254",
+        "--wake-up",
+    ]
+    assert attempt.verdict.startswith("meter LUG 66660205 v7; verified readout (sum) at 2400 Bd")
+
+
+async def test_the_probe_step_gives_up_without_the_reset_confirmed() -> None:
+    async with PtyMbusMeter(MbusProfile((T230,), answers_reset=False)) as meter:
+        started = time.monotonic()
+        attempt, readout = await probe_module._try_mbus(meter.port)
+        elapsed = time.monotonic() - started
+    assert readout is None and not attempt.ok
+    assert isinstance(attempt.error, NoAnswerError) and "SND_NKE" in str(attempt.error)
+    assert elapsed < 2 * WAKE_UP_LENGTH * 10 / 2400  # one wake-up run, no REQ_UD2
+    assert meter.log.requests == [snd_nke(0xFE)]
