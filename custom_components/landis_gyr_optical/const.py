@@ -40,8 +40,10 @@ URL_SCHEMES: Final = ("socket://", "rfc2217://", "esphome://", "esphome-hass://"
 
 DEFAULT_MAX_BAUD: Final = 19200
 DEFAULT_SCAN_INTERVAL: Final = 60
-DEFAULT_SCAN_INTERVALS: Final = {"eredes_han": 30}
-"""Poll intervals that differ from the default: a HAN poll takes 6-8 s (a pause between requests)."""
+DEFAULT_SCAN_INTERVALS: Final = {"eredes_han": 30, "mbus": 900}
+"""Poll intervals that differ from the default: a HAN poll takes 6-8 s (a pause between requests);
+an M-Bus heat meter on its optical port runs on a battery that every wake-up and read drains,
+and its heat energy counts slowly: every 15 minutes."""
 ESTIMATED_HAN_POLL: Final = 10
 """Seconds of a HAN poll before one was measured (8 requests, each followed by a 1 s pause)."""
 CONFIRM_PAUSE: Final = 2.0

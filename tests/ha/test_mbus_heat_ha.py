@@ -71,7 +71,7 @@ async def test_multical_woken_through_the_flow(hass: HomeAssistant) -> None:
             254,
             True,
         )
-        assert CONF_SCAN_INTERVAL in result["options"]
+        assert result["options"][CONF_SCAN_INTERVAL] == 900  # a battery meter: every 15 minutes
         entry = result["result"]
         await hass.async_block_till_done()
         await _refresh(hass, entry)  # totals are published once a second read confirms them
