@@ -114,7 +114,7 @@ async def _telegram(
                 return answer
     if bad is not None:
         raise MbusChecksumError(
-            f"M-Bus answers from {link.port} failed their check sum {settings.retries + 1} times"
+            f"no M-Bus answer from {link.port} passed its check sum in {settings.retries + 1} requests"
         )
     raise NoAnswerError(f"no M-Bus answer to REQ_UD2 on {link.port} at {settings.baud} Bd 8E1")
 
