@@ -22,8 +22,7 @@ from custom_components.landis_gyr_optical.const import CONF_PROTOCOL, CONF_SCAN_
 from custom_components.landis_gyr_optical.meter.mbus.frames import build_long_frame, long_frame_body
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
 from custom_components.landis_gyr_optical.meter.registers import Register, Value
-from tests.simulator.mbus import MbusProfile, PtyMbusMeter
-from tests.vectors import own_vector
+from tests.simulator.mbus import MULTICAL, T230, MbusProfile, PtyMbusMeter
 
 from .test_variants_ha import (  # the fixture: no USB ports, the flow starts at the manual step
     _fast_han_and_no_ports,  # noqa: F401
@@ -33,8 +32,6 @@ from .test_variants_ha import (  # the fixture: no USB ports, the flow starts at
     _unload_closes,
 )
 
-T230 = bytes.fromhex(own_vector("mbus_heat_lug_ultraheat_t230_libmbus.hex").decode("ascii").strip())
-MULTICAL = bytes.fromhex(own_vector("mbus_heat_kamstrup_multical601_libmbus.hex").decode("ascii").strip())
 _MULTICAL_ENERGY = bytes.fromhex("0406E7910000")  # 37351 kWh
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from custom_components.landis_gyr_optical import cli
 from custom_components.landis_gyr_optical.meter.variants import MeterConfig, Variant
-from tests.simulator.mbus import MbusProfile, PtyMbusMeter, TcpMbusMeter
-from tests.vectors import own_expectations, own_vector
+from tests.simulator.mbus import MbusProfile, PtyMbusMeter, TcpMbusMeter, capture
+from tests.vectors import own_expectations
 
 EXPECTATIONS = own_expectations()
 _T230 = "mbus_heat_lug_ultraheat_t230_libmbus.hex"
@@ -71,7 +71,7 @@ def _expected(value: str, unit: str | None) -> tuple[Decimal | str, str | None]:
 @pytest.mark.parametrize("meter_class", [PtyMbusMeter, TcpMbusMeter], ids=["pty", "tcp"])
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 async def test_the_asserted_values_through_the_cli(name: str, meter_class: type[PtyMbusMeter]) -> None:
-    frame = bytes.fromhex(own_vector(name).decode("ascii").strip())
+    frame = capture(name)
     assert set(PUBLISHED[name]) | {"MaxReturnTemperature[0]"} >= set(EXPECTATIONS[name].values)
     async with meter_class(MbusProfile((frame,), asleep=False)) as meter:
         out, err = io.StringIO(), io.StringIO()

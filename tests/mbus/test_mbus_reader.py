@@ -37,11 +37,8 @@ from custom_components.landis_gyr_optical.meter.mbus.session import (
 )
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
 from custom_components.landis_gyr_optical.meter.readout import Direction
-from tests.simulator.mbus import MbusProfile, PtyMbusMeter, TcpMbusMeter
-from tests.vectors import own_vector
+from tests.simulator.mbus import MULTICAL, T230, MbusProfile, PtyMbusMeter
 
-T230 = bytes.fromhex(own_vector("mbus_heat_lug_ultraheat_t230_libmbus.hex").decode("ascii").strip())
-MULTICAL = bytes.fromhex(own_vector("mbus_heat_kamstrup_multical601_libmbus.hex").decode("ascii").strip())
 probe_module = importlib.import_module("custom_components.landis_gyr_optical.meter.probe")
 QUICK = MbusSettings(ack_timeout=0.3, response_timeout=0.4)
 """Short waits for the silent cases (the meter answers within 50 ms)."""
@@ -111,10 +108,8 @@ def test_the_session_stops_after_its_telegram_limit_and_checks_the_meter() -> No
     assert isinstance(bad, BadFrame) and isinstance(bad.error, MbusChecksumError)
 
 
-@pytest.mark.usefixtures("socket_enabled")
-@pytest.mark.parametrize("meter_class", [PtyMbusMeter, TcpMbusMeter], ids=["pty", "tcp"])
-async def test_a_sleeping_meter_is_woken_and_read(meter_class: type[PtyMbusMeter]) -> None:
-    async with meter_class(MbusProfile((MULTICAL,), address=17)) as meter:
+async def test_a_sleeping_meter_is_woken_and_read() -> None:
+    async with PtyMbusMeter(MbusProfile((MULTICAL,), address=17)) as meter:
         started = time.monotonic()
         readout = await read_mbus(meter.port)
         elapsed = time.monotonic() - started

@@ -32,10 +32,22 @@ from custom_components.landis_gyr_optical.meter.mbus.frames import (
     parse_short_frame,
 )
 from custom_components.landis_gyr_optical.meter.mbus.session import WAKE_UP_CHARACTER
+from tests.vectors import own_vector
 
 from .eredes import ClientFraming, PtyHanMeter, TcpHanMeter
 
 _SHORT = 5
+
+
+def capture(name: str) -> bytes:
+    """A wired M-Bus capture in ``tests/vectors``: the long frame the meter sends."""
+    return bytes.fromhex(own_vector(name).decode("ascii").strip())
+
+
+T230 = capture("mbus_heat_lug_ultraheat_t230_libmbus.hex")
+"""The L+G Ultraheat T230 of libmbus's tests (primary address 0)."""
+MULTICAL = capture("mbus_heat_kamstrup_multical601_libmbus.hex")
+"""The Kamstrup Multical 601 of libmbus's tests (primary address 17)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,4 +184,4 @@ class TcpMbusMeter(_MbusSlave, TcpHanMeter):
         self._setup()
 
 
-__all__ = ["MbusLog", "MbusProfile", "PtyMbusMeter", "TcpMbusMeter"]
+__all__ = ["MULTICAL", "T230", "MbusLog", "MbusProfile", "PtyMbusMeter", "TcpMbusMeter", "capture"]
