@@ -12,6 +12,9 @@ import asyncio
 from decimal import Decimal
 import io
 import json
+from pathlib import Path
+import signal
+import sys
 
 import pytest
 
@@ -58,6 +61,7 @@ PUBLISHED = {
 }
 _BASE = {"Wh": (Decimal(1000), "kWh"), "s": (Decimal(3600), "h"), "m^3": (Decimal(1), "m³")}
 _BASE_UNITS = {"m^3/h": "m³/h"}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _expected(value: str, unit: str | None) -> tuple[Decimal | str, str | None]:
@@ -108,3 +112,45 @@ async def test_a_silent_meter_is_exit_3() -> None:
         code = await asyncio.to_thread(cli.main, arguments, out=out, errout=err)
     assert code == 3
     assert json.loads(out.getvalue())["error"]["key"] == "no_answer"
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_the_cli_and_the_simulator_as_processes_over_tcp() -> None:
+    """``python -m tests.simulator --mbus`` behind TCP, read by ``python -m ... read``: two processes."""
+    simulator = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.simulator",
+        "--tcp",
+        "0",
+        "--mbus",
+        "t230",
+        "--awake",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert simulator.stdout is not None
+        port = (await asyncio.wait_for(simulator.stdout.readline(), 30)).decode().strip()
+        assert port.startswith("socket://127.0.0.1:")
+        reader = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "custom_components.landis_gyr_optical",
+            "read",
+            *("--port", port, "--protocol", "mbus", "--slave", "0", "--json"),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(reader.communicate(), 60)
+        assert reader.returncode == 0, err.decode()
+        registers = json.loads(out)["registers"]
+        assert registers["6-0:10.0.0"] == {"value": 19.5, "unit": "°C"}
+        assert registers["6-0:11.0.0"] == {"value": 19.7, "unit": "°C"}
+        assert registers["6-0:6.31.0"] == {"value": 3769, "unit": "h"}
+    finally:
+        simulator.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(simulator.communicate(), 30)
+    assert b"requests=2 ignored=0" in stderr
