@@ -76,9 +76,9 @@ from .meter.errors import MeterError, NoAnswerError
 from .meter.iec62056_21.session import Protocol
 from .meter.line import Framing
 from .meter.link import describe_port
-from .meter.probe import ProbeAttempt
 from .meter.mbus.frames import BROADCAST_ANSWERING, MbusError
 from .meter.mbus.session import check_address
+from .meter.probe import ProbeAttempt
 from .meter.variants import DLMS_PULL_VARIANTS, KeyFormatError, MeterConfig, Variant, parse_key
 from .meter.verdicts import Verdict, bridge_verdict
 from .options_flow import LandisGyrOptionsFlow, interval_selector
