@@ -120,6 +120,8 @@ async def test_ultraheat_entities_and_energy_never_backwards(hass: HomeAssistant
         assert fault_hours == "3769" and attributes["unit_of_measurement"] == "h"
         assert Decimal(_state(hass, entry, "6-0:6.8.0")[0]) == 0
         await _unload_closes(hass, entry, meter.port)
+        # Removed, so that the next flow lists no port of an entry (a bus to add a meter to).
+        await hass.config_entries.async_remove(entry.entry_id)
 
     async with PtyMbusMeter(MbusProfile((_multical_with_energy(37351),), asleep=False)) as meter:
         result = await _start(hass, meter.port)

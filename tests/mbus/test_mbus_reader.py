@@ -183,7 +183,9 @@ async def test_the_probe_step_finds_a_sleeping_heat_meter() -> None:
     async with PtyMbusMeter(MbusProfile((T230,))) as meter:
         attempt, readout = await probe_module._try_mbus(meter.port)
     assert readout is not None and attempt.ok
-    assert attempt.name == "M-Bus heat meter: M-Bus heat meter at 2400 Bd 8E1, address 254, optical wake-up"
+    assert (
+        attempt.name == "M-Bus heat meter: REQ_UD2 to address 254 at 2400 Bd 8E1, after the optical wake-up"
+    )
     assert attempt.settings is not None and attempt.settings.cli_arguments() == [
         "--protocol",
         "mbus",

@@ -494,7 +494,7 @@ async def _try_han(port: str) -> tuple[ProbeAttempt, Readout | None]:
 
 async def _try_mbus(port: str) -> tuple[ProbeAttempt, Readout | None]:
     config = MeterConfig(Variant.MBUS, slave=BROADCAST_ANSWERING, wake_up=True)
-    name = f"M-Bus heat meter: {config.describe()}"
+    name = Verdict(AttemptName.MBUS)
     started = time.monotonic()
     with recording() as evidence:
         try:

@@ -58,6 +58,7 @@ class AttemptName(StrEnum):
     MODE_E = "mode_e"
     HDLC = "hdlc"
     HAN = "han"
+    MBUS = "mbus"
     NOTHING_ELSE = "nothing_else"
     """Not an attempt: what ``tried`` says when nothing followed the identification."""
 
@@ -164,6 +165,7 @@ ATTEMPT_ENGLISH: Final[dict[AttemptName | FindingKey, str]] = {
     AttemptName.MODE_E: "sign-on for mode E, then DLMS/COSEM over HDLC",
     AttemptName.HDLC: "DLMS/COSEM over HDLC at {baud} Bd 8N1 (SNRM)",
     AttemptName.HAN: "E-Redes HAN (Modbus RTU) at 9600 Bd 8N1 and 8N2, then at 19200 Bd",
+    AttemptName.MBUS: "M-Bus heat meter: REQ_UD2 to address 254 at 2400 Bd 8E1, after the optical wake-up",
     AttemptName.NOTHING_ELSE: "nothing else",
     FindingKey.FOUND: (
         "The meter ({manufacturer}, {identification}) answered to {variant}: readout at {baud} Bd "
