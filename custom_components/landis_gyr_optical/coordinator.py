@@ -54,7 +54,7 @@ from .meter.guard import TotalGuard, Verdict, is_energy_unit, is_volume_unit
 from .meter.iec62056_21.client import read_meter, run_session
 from .meter.link import Link, describe_port
 from .meter.obis import HEAT, ObisCode
-from .meter.readout import Readout
+from .meter.readout import Readout, TraceEntry
 from .meter.submeters import is_sub_meter_reading
 from .meter.variants import MeterReader
 
@@ -100,6 +100,36 @@ class MeterData:
     duration: float
 
 
+FAILURE_TRACE_BYTES: Final = 8 * 1024
+"""Bytes (data and notes) kept of the last failed read's trace: its end, where it went wrong."""
+FAILURE_TRACE_ENTRIES: Final = 400
+"""Entries kept of the last failed read's trace."""
+
+
+@dataclass(frozen=True, slots=True)
+class FailedRead:
+    """The last read that failed: its error and the end of what went over the line."""
+
+    at: datetime
+    key: str
+    error: str
+    trace: tuple[TraceEntry, ...]
+    left_out: int
+    """Entries of the trace's start not kept (see ``FAILURE_TRACE_BYTES``)."""
+
+    @classmethod
+    def of(cls, err: MeterError, at: datetime) -> FailedRead:
+        """Keep the error and as much of its trace's end as the bounds allow."""
+        kept: list[TraceEntry] = []
+        size = 0
+        for entry in reversed(err.trace):
+            size += len(entry.data) + len(entry.note)
+            if size > FAILURE_TRACE_BYTES or len(kept) == FAILURE_TRACE_ENTRIES:
+                break
+            kept.append(entry)
+        return cls(at, err.key, str(err), tuple(reversed(kept)), len(err.trace) - len(kept))
+
+
 @dataclass(slots=True)
 class ReadStats:
     """Counters for diagnostics and the diagnostic sensors."""
@@ -111,6 +141,7 @@ class ReadStats:
     malformed_totals: int = 0
     last_error: str | None = None
     errors_by_key: dict[str, int] = field(default_factory=dict)
+    last_failure: FailedRead | None = None
 
 
 def default_scan_interval(variant: str) -> int:
@@ -419,6 +450,7 @@ class LandisGyrCoordinator(DataUpdateCoordinator[MeterData]):
         stats.failures += 1
         stats.consecutive_failures += 1
         stats.last_error = str(err)
+        stats.last_failure = FailedRead.of(err, dt_util.utcnow())
         stats.errors_by_key[err.key] = stats.errors_by_key.get(err.key, 0) + 1
         if isinstance(err, ChecksumError):
             stats.checksum_errors += 1

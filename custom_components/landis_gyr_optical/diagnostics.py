@@ -16,9 +16,9 @@ from .const import (
     CONF_PROBE,
     CONF_USB_ID,
 )
-from .coordinator import LandisGyrConfigEntry, LandisGyrCoordinator
+from .coordinator import FailedRead, LandisGyrConfigEntry, LandisGyrCoordinator
 from .meter.link import describe_port
-from .meter.readout import Readout, printable
+from .meter.readout import Readout, TraceEntry, printable
 from .probe_record import redacted_probe
 from .sensor import SERIAL_CODES
 
@@ -57,16 +57,33 @@ def _readout(readout: Readout, secrets: set[str]) -> dict[str, Any]:
         },
         "history": {str(code): register.raw for code, register in readout.history.items()},
         "raw": _redact_text(printable(readout.raw), secrets),
-        "trace": [
-            {
-                "at": round(entry.at, 3),
-                "direction": str(entry.direction),
-                "baud": entry.baud,
-                "data": _redact_text(entry.printable(), secrets),
-                "note": _redact_text(entry.note, secrets),
-            }
-            for entry in readout.trace
-        ],
+        "trace": _trace(readout.trace, secrets),
+    }
+
+
+def _trace(trace: tuple[TraceEntry, ...], secrets: set[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": round(entry.at, 3),
+            "direction": str(entry.direction),
+            "baud": entry.baud,
+            "data": _redact_text(entry.printable(), secrets),
+            "note": _redact_text(entry.note, secrets),
+        }
+        for entry in trace
+    ]
+
+
+def _failure(failure: FailedRead | None, secrets: set[str]) -> dict[str, Any] | None:
+    """Return the last failed read: its error and the end of its trace, redacted like a readout."""
+    if failure is None:
+        return None
+    return {
+        "at": failure.at.isoformat(),
+        "error_key": failure.key,
+        "error": _redact_text(failure.error, secrets),
+        "entries_left_out": failure.left_out,
+        "trace": _trace(failure.trace, secrets),
     }
 
 
@@ -136,6 +153,7 @@ async def async_get_config_entry_diagnostics(
             "errors": dict(stats.errors_by_key),
             "last_error": _redact_text(stats.last_error, secrets) if stats.last_error else None,
         },
+        "last_failure": _failure(stats.last_failure, secrets),
         "guard": {
             "max_power_kw": float(coordinator.guard.max_power_kw),
             "held_back": coordinator.guard.rejected(),
