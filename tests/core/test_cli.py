@@ -327,6 +327,30 @@ async def test_trace_is_printed_when_the_read_fails() -> None:
     assert "/?!\\r\\n" in err
 
 
+@pytest.mark.parametrize(
+    ("protocol", "options", "sent"),
+    [
+        ("dlms_hdlc", [], "SNRM"),
+        ("dlms_mode_e", [], "/?!\\r\\n"),
+        ("eredes_han", ["--framing", "8N1"], "read 0x"),
+        ("eredes_han", [], "read 0x"),
+    ],
+)
+async def test_trace_is_printed_when_a_read_of_any_protocol_fails(
+    protocol: str, options: list[str], sent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DLMS and HAN reads carry their trace on failure too (a HAN probe: every line it tried)."""
+    monkeypatch.setattr(
+        variants, "HAN_TIMING", HanSettings(request_pause=0.01, response_timeout=0.1, retries=0)
+    )
+    async with PtyPushMeter(lambda n: [], period=5) as meter:
+        code, _, err = await run_cli(
+            "read", "--port", meter.port, "--protocol", protocol, *options, "--retries", "0", "--trace"
+        )
+    assert code == 3, err
+    assert any(" sent " in line and sent in line for line in err.splitlines()), err
+
+
 @pytest.mark.usefixtures("socket_enabled")
 async def test_auto_read_adds_parity_bits_for_an_8n1_bridge() -> None:
     """Like the probe, ``read --protocol auto`` tries parity bits added here after silence."""

@@ -25,7 +25,7 @@ from custom_components.landis_gyr_optical.meter.errors import (
 from custom_components.landis_gyr_optical.meter.line import Framing, LineSettings
 from custom_components.landis_gyr_optical.meter.link import Link
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
-from custom_components.landis_gyr_optical.meter.readout import Readout
+from custom_components.landis_gyr_optical.meter.readout import Direction, Readout
 from tests.simulator.dlms import (
     PtyPushMeter,
     PullMeter,
@@ -91,8 +91,11 @@ async def test_push_only_broken_frames_raise_the_error() -> None:
         return [bytes(broken)]
 
     async with PtyPushMeter(frames, period=0.05) as meter, Link(meter.port, LINE) as link:
-        with pytest.raises(ChecksumError):
+        with pytest.raises(ChecksumError) as caught:
             await read_dlms_push(link, timeout=0.5)
+    # The error carries what was heard, for ``--trace`` and diagnostics.
+    assert any(entry.direction is Direction.RECEIVED and entry.data for entry in caught.value.trace)
+    assert any(entry.note.startswith("rejected: ") for entry in caught.value.trace)
 
 
 async def test_push_undecodable_apdu_raises_protocol_error() -> None:
@@ -171,10 +174,13 @@ async def test_pull_with_nothing_readable() -> None:
 
 async def test_pull_silent_meter() -> None:
     async with PtyPushMeter(lambda n: [], period=5) as meter:
-        with pytest.raises(NoAnswerError):
+        with pytest.raises(NoAnswerError) as hdlc:
             await read_dlms_hdlc(meter.port, settings=PullSettings(frame_timeout=0.3))
-        with pytest.raises(NoAnswerError):
+        with pytest.raises(NoAnswerError) as mode_e:
             await read_dlms_mode_e(meter.port)
+    # Each error carries what was sent into the silence: the SNRM, the mode E sign-on.
+    assert [entry.note for entry in hdlc.value.trace if entry.direction is Direction.SENT][:1] == ["SNRM"]
+    assert mode_e.value.trace[0].data == b"/?!\r\n"
 
 
 async def test_pull_meter_without_the_objects() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+import re
 import time
 
 import pytest
@@ -26,7 +27,7 @@ from custom_components.landis_gyr_optical.meter.errors import ChecksumError, NoA
 from custom_components.landis_gyr_optical.meter.line import Framing, LineSettings
 from custom_components.landis_gyr_optical.meter.link import Link
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
-from custom_components.landis_gyr_optical.meter.readout import Readout
+from custom_components.landis_gyr_optical.meter.readout import Direction, Readout
 from tests.simulator.eredes import (
     HanProfile,
     PtyHanMeter,
@@ -205,8 +206,15 @@ async def test_probe_of_a_silent_port() -> None:
     async with PtyHanMeter(three_phase_profile(slave=9)) as meter:
         with pytest.raises(
             NoAnswerError, match=r"at 9600 Bd 8N1, 9600 Bd 8N2, 19200 Bd 8N1, 19200 Bd 8N2 \(slave 1\)"
-        ):
+        ) as caught:
             await probe_eredes(meter.port, HanSettings(request_pause=0.01, response_timeout=0.1, retries=0))
+    # Every line tried is in the trace: its requests, then why it gave nothing.
+    trace = caught.value.trace
+    lines = [
+        match[1] for entry in trace if (match := re.fullmatch(r"no HAN meter at (\d+ Bd 8N[12])", entry.note))
+    ]
+    assert lines == ["9600 Bd 8N1", "9600 Bd 8N2", "19200 Bd 8N1", "19200 Bd 8N2"]
+    assert sum(entry.direction is Direction.SENT for entry in trace) >= 4
 
 
 @pytest.mark.usefixtures("socket_enabled")
@@ -306,8 +314,11 @@ async def test_corrupted_twice_raises_checksum_error() -> None:
         return [reply if count == 1 else reply[:-1] + bytes([reply[-1] ^ 0xFF])]
 
     factory, _ = scripted(script)
-    with pytest.raises(ChecksumError):
+    with pytest.raises(ChecksumError) as caught:
         await read_eredes("/dev/fake", FAST, link_factory=factory)
+    # The error carries the requests and the corrupted replies, for ``--trace`` and diagnostics.
+    directions = [entry.direction for entry in caught.value.trace]
+    assert Direction.SENT in directions and Direction.RECEIVED in directions
 
 
 async def test_reply_that_stops_halfway() -> None:

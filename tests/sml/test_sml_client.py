@@ -10,7 +10,7 @@ from custom_components.landis_gyr_optical.meter.errors import ChecksumError, NoA
 from custom_components.landis_gyr_optical.meter.line import Framing, LineSettings
 from custom_components.landis_gyr_optical.meter.link import Link
 from custom_components.landis_gyr_optical.meter.obis import ObisCode
-from custom_components.landis_gyr_optical.meter.readout import Readout
+from custom_components.landis_gyr_optical.meter.readout import Direction, Readout
 from custom_components.landis_gyr_optical.meter.sml.client import read_sml_push
 from custom_components.landis_gyr_optical.meter.sml.frames import CrcVariant, encode_frame
 from tests.simulator.dlms import PtyPushMeter
@@ -48,8 +48,11 @@ async def test_sml_broken_frames_raise_checksum_error() -> None:
         return [bytes(data)]
 
     async with PtyPushMeter(frames, period=0.05) as meter, Link(meter.port, LINE) as link:
-        with pytest.raises(ChecksumError):
+        with pytest.raises(ChecksumError) as caught:
             await read_sml_push(link, timeout=0.5)
+    # The error carries what was heard, for ``--trace`` and diagnostics.
+    assert any(entry.direction is Direction.RECEIVED and entry.data for entry in caught.value.trace)
+    assert any(entry.note.startswith("rejected: ") for entry in caught.value.trace)
 
 
 async def test_sml_undecodable_file_raises() -> None:

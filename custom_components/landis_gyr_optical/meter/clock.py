@@ -7,10 +7,12 @@ one time base, and builds its ``Readout`` through it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 import time
 
+from .errors import MeterError
 from .identity import MeterIdentity
 from .readout import Checksum, Direction, Readout, TraceEntry
 from .registers import Register
@@ -39,6 +41,15 @@ class SessionClock:
     """The protocol mode the last session's meter announced (IEC 62056-21: ``mode_b`` ...)."""
 
     traced_bytes: int = 0
+
+    @contextmanager
+    def traced(self) -> Iterator[None]:
+        """Attach the trace so far to a ``MeterError`` leaving the block (``--trace``, diagnostics)."""
+        try:
+            yield
+        except MeterError as err:
+            err.trace = tuple(self.trace)
+            raise
 
     def record(self, direction: Direction, data: bytes, baud: int, note: str = "") -> None:
         """Add a trace entry stamped with the time since the clock started.

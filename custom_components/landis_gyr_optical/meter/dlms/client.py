@@ -113,6 +113,13 @@ async def read_dlms_push(
     or ``NoAnswerError`` when the line stayed silent.
     """
     clock = SessionClock()
+    with clock.traced():
+        return await _read_push(link, clock, key=key, authentication_key=authentication_key, timeout=timeout)
+
+
+async def _read_push(
+    link: Link, clock: SessionClock, *, key: bytes | None, authentication_key: bytes | None, timeout: float
+) -> Readout:
     reader = ApduReader()
     # Austrian customer interfaces carry the same APDUs in wired M-Bus frames instead of HDLC.
     mbus = MbusApduReader()
@@ -210,8 +217,9 @@ async def read_dlms_mode_e(
     link = link_factory(port, LineSettings(INITIAL_BAUD, Framing.SEVEN_E_ONE))
     await link.open()
     try:
-        identification, baud = await open_mode_e(link, clock, address=address, max_baud=max_baud)
-        registers, raw = await _pull(link, settings, clock)
+        with clock.traced():
+            identification, baud = await open_mode_e(link, clock, address=address, max_baud=max_baud)
+            registers, raw = await _pull(link, settings, clock)
     finally:
         await link.close()
     return clock.readout(identification.identity, registers, protocol="dlms_mode_e", baud=baud, raw=raw)
@@ -250,8 +258,9 @@ async def read_dlms_hdlc(
     """Read a meter that speaks HDLC on its optical port from the start (no IEC sign-on)."""
     settings = settings or PullSettings()
     clock = clock or SessionClock()
-    async with link_factory(port, LineSettings(baud, Framing.EIGHT_N_ONE)) as link:
-        registers, raw = await _pull(link, settings, clock)
+    with clock.traced():
+        async with link_factory(port, LineSettings(baud, Framing.EIGHT_N_ONE)) as link:
+            registers, raw = await _pull(link, settings, clock)
     return _hdlc_readout(registers, raw, baud, clock)
 
 

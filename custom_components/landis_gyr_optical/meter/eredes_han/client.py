@@ -288,6 +288,9 @@ class HanReader:
         await link.open()
         try:
             return await self._poll(link)
+        except MeterError as err:
+            err.trace = tuple(self._trace)
+            raise
         finally:
             await link.close()
 
@@ -556,7 +559,23 @@ async def probe_eredes(
     if garbled:
         raise garbled[0]
     tried = ", ".join(f"{candidate.baud} Bd {candidate.framing}" for candidate in candidates)
-    raise NoAnswerError(
+    silence = NoAnswerError(
         f"{describe_port(port)}: no E-Redes HAN meter answered at {tried} "
         f"(slave {base.slave}); check the RS-485 wiring (A+ and B-) and that the HAN port is active"
-    ) from errors[-1]
+    )
+    # Every line tried, each with its own requests (their times count from that attempt's start).
+    silence.trace = tuple(
+        entry
+        for candidate, err in zip(candidates, errors, strict=True)
+        for entry in (
+            *err.trace,
+            TraceEntry(
+                err.trace[-1].at if err.trace else 0.0,
+                Direction.LINE,
+                b"",
+                candidate.baud,
+                f"no HAN meter at {candidate.baud} Bd {candidate.framing}",
+            ),
+        )
+    )
+    raise silence from errors[-1]

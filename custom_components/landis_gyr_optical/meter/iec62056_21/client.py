@@ -175,10 +175,8 @@ async def read_meter(
     link.software_parity = settings.software_parity
     await link.open()
     try:
-        return await _attempts(link, settings, clock, retries)
-    except MeterError as err:
-        err.trace = tuple(clock.trace)
-        raise
+        with clock.traced():
+            return await _attempts(link, settings, clock, retries)
     finally:
         await link.close()
 

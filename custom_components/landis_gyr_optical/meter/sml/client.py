@@ -22,6 +22,11 @@ async def read_sml_push(link: Link, *, timeout: float = 10.0) -> Readout:
     arrives in time, the last error is raised, or ``NoAnswerError`` for a silent line.
     """
     clock = SessionClock()
+    with clock.traced():
+        return await _read_push(link, clock, timeout)
+
+
+async def _read_push(link: Link, clock: SessionClock, timeout: float) -> Readout:
     reader = SmlStreamReader()
     deadline = time.monotonic() + timeout
     last_error: ProtocolError | None = None
