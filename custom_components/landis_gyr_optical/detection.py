@@ -23,8 +23,14 @@ from .meter.eredes_han.client import (
 )
 from .meter.errors import MeterError, PortError
 from .meter.iec62056_21.client import read_meter
-from .meter.iec62056_21.messages import INITIAL_BAUD, MAX_REACTION_TIME
-from .meter.iec62056_21.session import WAKE_UP_CHARACTERS, WAKE_UP_PAUSE, Protocol, SessionSettings
+from .meter.iec62056_21.messages import INITIAL_BAUD
+from .meter.iec62056_21.session import (
+    WAKE_UP_CHARACTERS,
+    WAKE_UP_PAUSE,
+    Protocol,
+    SessionSettings,
+    first_byte_allowance,
+)
 from .meter.line import Framing, LineSettings
 from .meter.probe import ATTEMPTS_BEYOND_IEC, DEFAULT_LISTEN_TIME, ProbeAttempt, ProbeReport, probe, variants
 from .meter.readout import Readout
@@ -74,16 +80,22 @@ def read_timeout(settings: SessionSettings, *, attempts: int) -> float:
     """
     line = LineSettings(settings.fixed_baud or INITIAL_BAUD, Framing.SEVEN_E_TWO)
     wake_up = WAKE_UP_CHARACTERS * line.character_time() + WAKE_UP_PAUSE if settings.wake_up else 0.0
-    one = wake_up + 3 * MAX_REACTION_TIME + EXPECTED_READOUT_CHARACTERS * line.character_time()
+    # Each answer may start as late as the session allows (a slow meter, a bridge's round trip).
+    one = wake_up + 3 * first_byte_allowance(line) + EXPECTED_READOUT_CHARACTERS * line.character_time()
     if settings.protocol is Protocol.MODE_D:
         one += settings.push_timeout
     return attempts * one
 
 
 def estimated_line_time(max_baud: int) -> float:
-    """Seconds a readout occupies the line: sign-on at 300 Bd, then a long readout at ``max_baud``."""
-    sign_on = 40 * LineSettings(INITIAL_BAUD).character_time() + 2 * MAX_REACTION_TIME
-    return sign_on + EXPECTED_READOUT_CHARACTERS * LineSettings(max_baud).character_time()
+    """Seconds a readout occupies the line: sign-on at 300 Bd, then a long readout at ``max_baud``.
+
+    Both answers (identification, data message) may start as late as the session waits for
+    them, which is what a slow meter or one behind a network bridge takes.
+    """
+    initial, data = LineSettings(INITIAL_BAUD), LineSettings(max_baud)
+    sign_on = 40 * initial.character_time() + first_byte_allowance(initial)
+    return sign_on + first_byte_allowance(data) + EXPECTED_READOUT_CHARACTERS * data.character_time()
 
 
 def minimum_interval(entry: ConfigEntry, max_baud: int) -> int:

@@ -28,6 +28,7 @@ from custom_components.landis_gyr_optical.const import (
     CONF_SCAN_INTERVAL,
     CONF_USB_ID,
     DOMAIN,
+    EXPECTED_READOUT_CHARACTERS,
     MANUAL_PORT,
 )
 from custom_components.landis_gyr_optical.detection import estimated_line_time, read_timeout
@@ -38,8 +39,15 @@ from custom_components.landis_gyr_optical.meter.errors import (
     ProtocolError,
     UnsupportedModeError,
 )
-from custom_components.landis_gyr_optical.meter.iec62056_21.session import Protocol, SessionSettings
-from custom_components.landis_gyr_optical.meter.line import Framing
+from custom_components.landis_gyr_optical.meter.iec62056_21.session import (
+    Protocol,
+    Receive,
+    Session,
+    SessionSettings,
+    Transmit,
+    first_byte_allowance,
+)
+from custom_components.landis_gyr_optical.meter.line import Framing, LineSettings
 from custom_components.landis_gyr_optical.meter.probe import ProbeAttempt, ProbeReport
 from custom_components.landis_gyr_optical.meter.variants import MeterConfig, Variant
 from custom_components.landis_gyr_optical.meter.verdicts import AttemptName, FindingKey, Verdict
@@ -487,6 +495,30 @@ def test_helpers() -> None:
     assert plain > 100  # a 300 Bd readout takes minutes at worst, never a fixed 10 s
     assert read_timeout(SessionSettings(wake_up=True), attempts=1) > plain
     assert read_timeout(SessionSettings(protocol=Protocol.MODE_D), attempts=1) == pytest.approx(plain + 30.0)
+
+
+def test_estimates_allow_for_the_sessions_first_byte_waits() -> None:
+    """The shown line time and the read ceiling wait for each answer as long as the session does.
+
+    That is the session's first-byte allowance (2.8 s and a character), not the standard's
+    1.5 s: a slower meter, or one behind a network bridge, is read, and the estimate says so.
+    """
+    session = Session(SessionSettings())
+    assert isinstance(session.next_command(), Transmit)
+    identification = session.next_command()
+    assert isinstance(identification, Receive)
+    sign_on = 40 * LineSettings(300).character_time()
+    readout = EXPECTED_READOUT_CHARACTERS * LineSettings(9600).character_time()
+    waits = estimated_line_time(9600) - sign_on - readout
+    assert waits == pytest.approx(
+        identification.first_byte_timeout + first_byte_allowance(LineSettings(9600))
+    )
+    assert waits > 2 * 2.8
+    slowest = LineSettings(300, Framing.SEVEN_E_TWO)
+    ceiling_waits = (
+        read_timeout(SessionSettings(), attempts=1) - EXPECTED_READOUT_CHARACTERS * slowest.character_time()
+    )
+    assert ceiling_waits == pytest.approx(3 * first_byte_allowance(slowest))
 
 
 async def test_meter_without_serial(hass: HomeAssistant, mock_read_meter: AsyncMock) -> None:

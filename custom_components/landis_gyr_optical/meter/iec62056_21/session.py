@@ -112,6 +112,16 @@ class SessionSettings:
         return LineSettings(baud, self.framing)
 
 
+def first_byte_allowance(line: LineSettings) -> float:
+    """Time allowed for an answer's first byte, counted from the computed end of the request.
+
+    The slow reaction time (which also covers a transport's round trip: the request
+    reaches the meter late, the answer comes back late), then the first character's
+    wire time, and a USB adapter's latency on top.
+    """
+    return SLOW_REACTION_TIME + line.character_time() + TIMING_SLACK
+
+
 # --- commands the session gives its driver -------------------------------------------------
 
 
@@ -281,13 +291,7 @@ class Session:
         )
 
     def _first_byte(self, line: LineSettings | None = None) -> float:
-        """Time allowed for the first byte, counted from the computed end of the request.
-
-        The slow reaction time (which also covers a transport's round trip: the request
-        reaches the meter late, the answer comes back late), then the first character's
-        wire time, and a USB adapter's latency on top.
-        """
-        return SLOW_REACTION_TIME + (line or self.line).character_time() + TIMING_SLACK
+        return first_byte_allowance(line or self.line)
 
     def _max_total(self, characters: int, line: LineSettings | None = None) -> float:
         """Time limit of a message: its first-byte allowance plus its longest wire time, doubled."""
@@ -628,5 +632,6 @@ __all__ = [
     "Transmit",
     "Wait",
     "check_numbers",
+    "first_byte_allowance",
     "step_down",
 ]
