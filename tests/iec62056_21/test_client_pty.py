@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+import re
 
 import pytest
 
@@ -80,7 +81,11 @@ async def test_mode_c_switches_to_the_offered_rate() -> None:
     # The trace shows the switch, in time.
     switches = [entry for entry in readout.trace if entry.direction is Direction.LINE]
     assert switches[0].baud == 4800
-    assert "reaction time" not in switches[0].note
+    into = re.fullmatch(
+        r"switched to 4800 Bd 7E1 by ([\d.]+) ms into the meter's 200 ms reaction time", switches[0].note
+    )
+    assert into is not None, switches[0].note
+    assert 0 < float(into[1]) < 200
 
 
 async def test_mode_e_capable_meter_is_read_in_mode_c_with_history() -> None:

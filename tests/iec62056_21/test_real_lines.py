@@ -91,12 +91,23 @@ async def soak_switch(reaction_time: float, late_uart: float, reads: int) -> Soa
                 try:
                     await read_meter(meter.port, retries=0)
                 except MeterError as err:
-                    result.failures.append(f"seed {seed}: {err}")
+                    result.failures.append(f"seed {seed}: {err}; {evidence(err, meter)}")
                 else:
                     result.seconds.append(time.monotonic() - started)
 
     await asyncio.gather(*(worker() for _ in range(min(SWITCH_SOAK_PARALLEL, reads))))
     return result
+
+
+def evidence(err: MeterError, meter: PtyMeter) -> str:
+    """Where the client's switch fell (its trace) and what the meter made of it (its events).
+
+    The machine may be loaded: these say which side of the window a failure fell on,
+    whatever the timing of the host was.
+    """
+    switches = [entry.note for entry in err.trace if entry.note.startswith("switched to")]
+    verdicts = sorted({event.kind for event in meter.events if "garbage" in event.kind})
+    return f"{switches[-1] if switches else 'no switch'}; meter: {', '.join(verdicts) or 'no garbage'}"
 
 
 def report(results: dict[str, SoakResult]) -> str:

@@ -109,10 +109,16 @@ async def _switch(link: Link, command: SwitchLine, clock: SessionClock, early: b
         delay = EARLY_SWITCH if early else command.deadline * SWITCH_POINT
         await _sleep_until(clock.tx_end + delay)
     await link.switch(command.line)
-    late = time.monotonic() - (max(clock.tx_end, clock.idle_at) + command.deadline)
-    note = f"switched to {command.line.baud} Bd {command.line.framing}"
+    # Where the switch fell in the meter's reaction window (an upper bound: the link returns
+    # after the change): what a failed read's trace must show, whatever the host's load was.
+    into = time.monotonic() - max(clock.tx_end, clock.idle_at)
+    late = into - command.deadline
+    note = (
+        f"switched to {command.line.baud} Bd {command.line.framing} by {into * 1000:.1f} ms into the "
+        f"meter's {command.deadline * 1000:.0f} ms reaction time"
+    )
     if late > 0:
-        note += f", {late * 1000:.0f} ms after the meter's reaction time"
+        note += f", {late * 1000:.0f} ms after it"
         _LOGGER.debug("rate switch late by %.1f ms on %s", late * 1000, link.port)
     clock.record(Direction.LINE, b"", command.line.baud, note)
 
