@@ -98,7 +98,29 @@ class BrokenSerial:
         """Fail."""
         raise self.error
 
+    @property
+    def transport(self) -> BrokenSerial:
+        """The transport, whose serial object makes the tty's blocking calls: here itself."""
+        return self
+
+    @property
+    def serial(self) -> BrokenTty:
+        """The blocking side of the port, failing the same way."""
+        return BrokenTty(self.error)
+
     async def close(self) -> None:
+        """Fail."""
+        raise self.error
+
+
+class BrokenTty:
+    """The blocking serial object of a failing tty (a rate switch calls it directly)."""
+
+    def __init__(self, error: BaseException) -> None:
+        """Fail with ``error``."""
+        self.error = error
+
+    def reconfigure_port(self, **_: Any) -> None:
         """Fail."""
         raise self.error
 

@@ -16,6 +16,7 @@ from custom_components.landis_gyr_optical.meter.serialx_compat import (
     RateSwitchUnsupportedError,
     reconfigure,
     redact_uri,
+    tty_switch,
     write,
 )
 
@@ -103,6 +104,24 @@ async def test_the_installed_serialx_switches_a_tty(pty: tuple[int, str]) -> Non
         assert attributes[2] & termios.CSTOPB
         await write(serial, b"ACK")
         assert os.read(master, 16) == b"ACK"
+    finally:
+        await serial.close()
+
+
+async def test_the_installed_serialx_switches_a_tty_from_the_event_loop(pty: tuple[int, str]) -> None:
+    """``tty_switch`` gives the link one blocking call that changes the rate at once."""
+    master, path = pty
+    serial = serialx.async_serial_for_url(
+        path, baudrate=9600, byte_size=8, parity=serialx.Parity.NONE, stopbits=serialx.StopBits.ONE
+    )
+    await serial.open()
+    try:
+        apply = tty_switch(
+            serial, baudrate=4800, byte_size=8, parity=serialx.Parity.NONE, stopbits=serialx.StopBits.ONE
+        )
+        assert termios.tcgetattr(master)[4] == termios.B9600, "nothing happens before the call"
+        apply()
+        assert termios.tcgetattr(master)[4] == termios.B4800
     finally:
         await serial.close()
 

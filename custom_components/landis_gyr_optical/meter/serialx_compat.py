@@ -17,7 +17,8 @@ Three things the link uses arrived after 1.7.0:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+import functools
 from importlib.metadata import PackageNotFoundError, version
 import inspect
 from typing import Any, Final
@@ -71,6 +72,32 @@ async def write(serial: serialx.AsyncSerial, data: bytes) -> None:
         await serial.drain()
 
 
+def tty_switch(
+    serial: serialx.AsyncSerial,
+    *,
+    baudrate: int,
+    byte_size: int,
+    parity: serialx.Parity,
+    stopbits: serialx.StopBits,
+) -> Callable[[], None]:
+    """Return the blocking call that gives an open local tty new settings (one ``tcsetattr``).
+
+    The caller chooses where it runs: the link makes a rate switch in the event loop, at
+    its moment (``Link.switch``); ``reconfigure`` runs it in the executor.
+    """
+    port: Any = serial.transport.serial
+    if hasattr(port, "reconfigure_port"):  # 1.11 and newer: the serial object's own call
+        return functools.partial(
+            port.reconfigure_port, baudrate=baudrate, byte_size=byte_size, parity=parity, stopbits=stopbits
+        )
+
+    def apply() -> None:
+        _store_settings(port, baudrate=baudrate, byte_size=byte_size, parity=parity, stopbits=stopbits)
+        port.configure_port()
+
+    return apply
+
+
 async def reconfigure(
     serial: serialx.AsyncSerial,
     *,
@@ -88,23 +115,26 @@ async def reconfigure(
     transport: Any = serial.transport
     settings: Any = transport.serial
     bridge_configure = getattr(transport, "_configure_port", None)  # rfc2217:// before 1.11
-    if bridge_configure is not None and inspect.iscoroutinefunction(bridge_configure):
-        apply: Any = bridge_configure
-    elif isinstance(getattr(settings, "_fileno", None), int):
-        apply = None
-    else:
+    if isinstance(getattr(settings, "_fileno", None), int):
+        apply = tty_switch(serial, baudrate=baudrate, byte_size=byte_size, parity=parity, stopbits=stopbits)
+        await asyncio.get_running_loop().run_in_executor(None, apply)
+        return
+    if bridge_configure is None or not inspect.iscoroutinefunction(bridge_configure):
         raise RateSwitchUnsupportedError(
             f"serialx {SERIALX_VERSION} cannot change the rate of an open {type(settings).__name__}"
             " port; serialx 1.11.0 or newer can (Home Assistant 2026.10 or newer)"
         )
-    # Where the releases before 1.11 keep the settings that configure_port applies.
+    _store_settings(settings, baudrate=baudrate, byte_size=byte_size, parity=parity, stopbits=stopbits)
+    # serialx before 1.11 waits for each reply of the access server without a bound.
+    async with asyncio.timeout(_BRIDGE_REPLY_TIMEOUT):
+        await bridge_configure()
+
+
+def _store_settings(
+    settings: Any, *, baudrate: int, byte_size: int, parity: serialx.Parity, stopbits: serialx.StopBits
+) -> None:
+    """Where the releases before 1.11 keep the settings that ``configure_port`` applies."""
     settings._baudrate = baudrate  # noqa: SLF001
     settings._byte_size = byte_size  # noqa: SLF001
     settings._parity = parity  # noqa: SLF001
     settings._stopbits = stopbits  # noqa: SLF001
-    if apply is None:
-        await asyncio.get_running_loop().run_in_executor(None, settings.configure_port)
-    else:
-        # serialx before 1.11 waits for each reply of the access server without a bound.
-        async with asyncio.timeout(_BRIDGE_REPLY_TIMEOUT):
-            await apply()

@@ -6,7 +6,8 @@ Timing rules it enforces (IEC 62056-21 6.3/6.4):
   (its wire time, not ``tcdrain``, which USB adapters report too early) and before the
   meter's reaction time has run out, or the first bytes of the data message are lost;
   it is placed in the middle of that window, so that a late start of our bytes (USB
-  buffering, a loaded host) and a late switch (the executor, a bridge) both have room.
+  buffering, a loaded host) and a late switch (a busy event loop, a bridge) both have room;
+  on a local tty the link makes the switch without an executor round trip.
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ async def _switch(link: Link, command: SwitchLine, clock: SessionClock, early: b
         delay = EARLY_SWITCH if early else command.deadline * SWITCH_POINT
         await _sleep_until(clock.tx_end + delay)
     await link.switch(command.line)
-    # Where the switch fell in the meter's reaction window (an upper bound: the link returns
-    # after the change): what a failed read's trace must show, whatever the host's load was.
+    # Where the switch fell in the meter's reaction window (on a local tty the link returns
+    # right after the change): what a failed read's trace must show, whatever the host's load.
     into = time.monotonic() - max(clock.tx_end, clock.idle_at)
     late = into - command.deadline
     note = (
