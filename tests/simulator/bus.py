@@ -27,17 +27,19 @@ FIRST_ADDRESS = 10001
 
 
 def bus_profiles(
-    count: int, *, lines: int = 8, reaction_time: float = 0.05, baud_char: str = "5"
+    count: int, *, lines: int = 8, reaction_time: float = 0.2, baud_char: str = "5"
 ) -> list[MeterProfile]:
     """Return ``count`` E350 meters with their own address and serial, each requiring its address.
 
-    ``baud_char`` is the highest rate offered (``5``: 9600 Bd).
+    ``baud_char`` is the highest rate offered (``5``: 9600 Bd). The meters answer after 200 ms, as
+    their identification announces (upper-case third letter of ``LGZ``): the client's rate switch
+    then sits in the middle of a wide window, also while the event loop is busy with eight set-ups.
     """
     base = quick_profile("lgz_e350", lines=lines, reaction_time=reaction_time)
     profiles = []
     for index in range(count):
         serial = str(FIRST_ADDRESS + index)
-        identification = replace(base.identification, flag_id="LGz", baud_char=baud_char)
+        identification = replace(base.identification, flag_id="LGZ", baud_char=baud_char)
         profiles.append(
             replace(
                 base,
